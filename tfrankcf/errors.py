@@ -1,0 +1,19 @@
+"""Errors for bad input, rendered by the binaries as one line and a non-zero exit."""
+
+
+class InputError(Exception):
+  """Bad user input: a missing or malformed file, an unknown name, a bad checksum.
+
+  The message names the file, the line (when there is one) and the problem, so a
+  binary can print `str(error)` as its single error line.
+  """
+
+  def __init__(self, problem: str, path=None, line: int | None = None):
+    self.problem = problem
+    self.path = None if path is None else str(path)
+    self.line = line
+    where = ""
+    if self.path is not None:
+      where = self.path if line is None else f"{self.path}:{line}"
+      where += ": "
+    super().__init__(where + problem)

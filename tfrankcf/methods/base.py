@@ -1,0 +1,85 @@
+"""The small base `Model` every trainable method subclasses.
+
+A method is a `tf.keras.Model` that (1) scores items for a batch of users and
+(2) trains with a schedule in `train_step`. Subclasses override only what
+differs:
+
+* `predict_scores(user_index, history)`: scores of every item, [B, M]. This is
+  what the evaluator and the SavedModel export call.
+* `compute_example_losses(batch, training)`: per-example training losses [B]
+  for the common single-optimiser case; the base `train_step` averages them
+  over the *global* batch (correct under `tf.distribute`) and adds the
+  regularisation losses in `self.losses`.
+* or `train_step(batch)` itself, for multi-optimiser schedules (RaCT, GuidedRec,
+  CF-SFL, APR). Report losses through `tf.keras.metrics.Mean` trackers.
+
+(Keras 2.15 already has `Model.compute_loss(x, y, y_pred, sample_weight)`; the
+hook here has another name so as not to shadow it.)
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+
+class Model(tf.keras.Model):
+  """Base of every trainable method: a scorer plus a training schedule."""
+
+  def __init__(self, num_items: int, **kwargs):
+    super().__init__(**kwargs)
+    self.num_items = int(num_items)
+    self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+
+  # -- scoring ---------------------------------------------------------------
+  def predict_scores(self, user_index: tf.Tensor, history: tf.Tensor) -> tf.Tensor:
+    """Scores [B, M] for users `user_index` [B] with dense histories [B, M].
+
+    ID-based models use `user_index` (-1 for users unseen in training is not
+    valid for them); autoencoders use `history`.
+    """
+    raise NotImplementedError
+
+  def predict_candidate_scores(self, user_index: tf.Tensor, history: tf.Tensor,
+                               items: tf.Tensor) -> tf.Tensor:
+    """Scores [B, C] of `items` [B, C]; pairwise backbones override this."""
+    return tf.gather(self.predict_scores(user_index, history), items,
+                     batch_dims=1)
+
+  @tf.function(reduce_retracing=True)
+  def _score_full(self, user_index, history):
+    return self.predict_scores(user_index, history)
+
+  @tf.function(reduce_retracing=True)
+  def _score_candidates(self, user_index, history, items):
+    return self.predict_candidate_scores(user_index, history, items)
+
+  def score(self, user_index: np.ndarray, history: sp.csr_matrix,
+            items: np.ndarray | None = None) -> np.ndarray:
+    """Numpy-facing scorer used by `tfrankcf.metrics.evaluate`."""
+    user_index = tf.constant(np.asarray(user_index, np.int64))
+    dense = tf.constant(history.toarray().astype(np.float32, copy=False))
+    if items is None:
+      return self._score_full(user_index, dense).numpy()
+    return self._score_candidates(user_index, dense,
+                                  tf.constant(np.asarray(items, np.int64))).numpy()
+
+  # -- training --------------------------------------------------------------
+  def compute_example_losses(self, batch, training: bool = True) -> tf.Tensor:
+    """Per-example losses [B] of one batch (single-optimiser methods)."""
+    raise NotImplementedError
+
+  def train_step(self, batch):
+    with tf.GradientTape() as tape:
+      example_losses = self.compute_example_losses(batch, training=True)
+      loss = tf.nn.compute_average_loss(example_losses)
+      if self.losses:
+        loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
+    variables = self.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    self.optimizer.apply_gradients(zip(gradients, variables))
+    self.loss_tracker.update_state(loss)
+    return {"loss": self.loss_tracker.result()}
+
+  @property
+  def metrics(self):
+    return [self.loss_tracker]

@@ -1,0 +1,39 @@
+"""`RunConfig`: everything a run needs, built from flags and recorded in results.json."""
+
+import dataclasses
+import os
+import re
+
+
+@dataclasses.dataclass
+class RunConfig:
+  """The common part of every run's configuration.
+
+  Method-specific settings go into `params`; a run is reproducible from
+  `dataclasses.asdict(config)`, which results.json records as `config`.
+  """
+
+  method: str
+  dataset: str = "ml100k"
+  protocol: str = "loo_sampled"
+  seed: int = 0
+  epochs: int = 1
+  batch_size: int = 0
+  output_dir: str = ""
+  data_dir: str | None = None
+  sep: str | None = None
+  test_file: str | None = None
+  eval_every: int = 1
+  eval_batch_size: int = 1000
+  positive_threshold: float | None = None
+  heldout_users: float = 0.1
+  num_negatives: int = 99
+  params: dict = dataclasses.field(default_factory=dict)
+
+  def resolved_output_dir(self) -> str:
+    """`output_dir`, or runs/<method>_<dataset>_<protocol>_s<seed> when empty."""
+    if self.output_dir:
+      return self.output_dir
+    dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(
+        os.path.normpath(self.dataset)))
+    return os.path.join("runs", f"{self.method}_{dataset}_{self.protocol}_s{self.seed}")

@@ -1,0 +1,170 @@
+"""The fit loop shared by every trainable method.
+
+`train_and_evaluate` drives `model.fit` one epoch at a time and around it:
+
+* evaluates on the validation users every `eval_every` epochs and keeps the
+  weights of the best validation epoch (never the test users);
+* checkpoints model, optimisers and epoch after every epoch and resumes from
+  the latest checkpoint when restarted with the same output directory (the
+  input order is a function of (seed, epoch), so a resumed run repeats the
+  interrupted epoch exactly);
+* stops with `TrainingDiverged` on a NaN or infinite loss, keeping the last
+  good checkpoint;
+* writes TensorBoard summaries and one log line per epoch;
+* finally restores the best weights and evaluates the test users.
+"""
+
+import logging
+import math
+import os
+import time
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from tfrankcf.metrics import evaluate
+from tfrankcf.protocols.split import Split
+from tfrankcf.protocols.reporting import Reporting
+
+
+class TrainingDiverged(RuntimeError):
+  """A training loss became NaN or infinite."""
+
+
+class _BestTracker(tf.Module):
+  """Checkpointed best-validation state, so a resumed run keeps it."""
+
+  def __init__(self):
+    super().__init__()
+    self.value = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
+    self.epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+
+
+def _log_line(epoch: int, epochs: int, logs: dict, valid: dict | None,
+              selection: str, best: float, best_epoch: int, seconds: float) -> str:
+  parts = [f"epoch {epoch + 1}/{epochs}"]
+  parts += [f"{k} {v:.4f}" for k, v in logs.items()]
+  if valid is not None:
+    parts.append(f"valid {selection} {valid[selection]:.4f} "
+                 f"(best {best:.4f} @ {best_epoch + 1})")
+  parts.append(f"{seconds:.1f}s")
+  return "  ".join(parts)
+
+
+def train_and_evaluate(
+    model: tf.keras.Model,
+    dataset_fn: Callable[[int], tf.data.Dataset],
+    split: Split,
+    reporting: Reporting,
+    output_dir: str,
+    epochs: int,
+    eval_every: int = 1,
+    eval_batch_size: int = 1000,
+    examples_per_epoch: int | None = None,
+    extra_checkpoint_objects: dict | None = None,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> dict:
+  """Trains `model` for `epochs` epochs and returns the run's results.
+
+  Args:
+    model: a compiled `tfrankcf.methods.base.Model` (its optimisers must be
+      attributes of the model or set by `compile`, so they are checkpointed).
+      If it has an `epoch` variable, it is assigned before every epoch.
+    dataset_fn: epoch -> that epoch's `tf.data.Dataset` of training batches;
+      deterministic in (run seed, epoch).
+    split: the run's split; validation users choose the epoch.
+    reporting: which metrics to compute and which one selects the epoch.
+    output_dir: checkpoints/, best/ and tensorboard/ go under it.
+    examples_per_epoch: for `timing.examples_per_second`.
+    extra_checkpoint_objects: more trackables to checkpoint (e.g. samplers).
+    on_epoch_end: called with (epoch, history entry) after each epoch.
+
+  Returns:
+    dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
+    `history`, `timing`, `best_epoch`, and `per_user` test/valid arrays.
+  """
+  best = _BestTracker()
+  epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+  objects = dict(model=model, best=best, epoch=epoch_counter)
+  if model.optimizer is not None:
+    objects["optimizer"] = model.optimizer
+  objects.update(extra_checkpoint_objects or {})
+  checkpoint = tf.train.Checkpoint(**objects)
+  manager = tf.train.CheckpointManager(
+      checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=2)
+  best_checkpoint = tf.train.Checkpoint(model=model)
+  best_path = os.path.join(output_dir, "best", "weights")
+
+  history: list = []
+  history_path = os.path.join(output_dir, "checkpoints", "history.json")
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint)
+    if os.path.exists(history_path):
+      import json  # pylint: disable=g-import-not-at-top
+      with open(history_path) as f:
+        history = json.load(f)
+    logging.info("Resumed from %s at epoch %d", manager.latest_checkpoint,
+                 int(epoch_counter.numpy()))
+  start_epoch = int(epoch_counter.numpy())
+  writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
+  train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
+
+  for epoch in range(start_epoch, epochs):
+    if hasattr(model, "epoch") and isinstance(model.epoch, tf.Variable):
+      model.epoch.assign(epoch)
+    start = time.perf_counter()
+    fit = model.fit(dataset_fn(epoch), epochs=epoch + 1, initial_epoch=epoch,
+                    verbose=0)
+    seconds = time.perf_counter() - start
+    train_seconds += seconds
+    logs = {k: float(v[-1]) for k, v in fit.history.items()}
+    bad = [k for k, v in logs.items() if not math.isfinite(v)]
+    if bad:
+      raise TrainingDiverged(
+          f"epoch {epoch + 1}: {', '.join(bad)} is {logs[bad[0]]}; stopped. The last "
+          f"good checkpoint is in {os.path.join(output_dir, 'checkpoints')}")
+    entry = {"epoch": epoch + 1, "train_seconds": seconds, **logs}
+    valid = None
+    if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+      result = evaluate(model, split.valid, ks=reporting.ks,
+                        metric_names=reporting.names, batch_size=eval_batch_size)
+      valid = result.means
+      entry["valid"] = valid
+      if valid[reporting.selection] > best.value.numpy():
+        best.value.assign(valid[reporting.selection])
+        best.epoch.assign(epoch)
+        best_checkpoint.write(best_path)
+    with writer.as_default(step=epoch + 1):
+      for key, value in logs.items():
+        tf.summary.scalar(f"train/{key}", value)
+      for key, value in (valid or {}).items():
+        tf.summary.scalar(f"valid/{key}", value)
+    history.append(entry)
+    logging.info(_log_line(epoch, epochs, logs, valid, reporting.selection,
+                           float(best.value.numpy()), int(best.epoch.numpy()),
+                           seconds))
+    epoch_counter.assign(epoch + 1)
+    manager.save(checkpoint_number=epoch + 1)
+    from tfrankcf.training.results import write_json  # pylint: disable=g-import-not-at-top
+    write_json(history_path, history)
+    if on_epoch_end is not None:
+      on_epoch_end(epoch, entry)
+  writer.flush()
+
+  if int(best.epoch.numpy()) >= 0:
+    best_checkpoint.read(best_path).expect_partial()
+  valid_result = evaluate(model, split.valid, ks=reporting.ks,
+                          metric_names=reporting.names, batch_size=eval_batch_size)
+  test_result = evaluate(model, split.test, ks=reporting.ks,
+                         metric_names=reporting.names, batch_size=eval_batch_size)
+  epochs_run = max(len(history), 1)
+  timing = {"train_seconds": train_seconds,
+            "seconds_per_epoch": train_seconds / epochs_run}
+  if examples_per_epoch:
+    timing["examples_per_second"] = (examples_per_epoch * epochs_run /
+                                     max(train_seconds, 1e-9))
+  return {"metrics": {"valid": valid_result.means, "test": test_result.means},
+          "best_epoch": int(best.epoch.numpy()) + 1,
+          "history": history, "timing": timing,
+          "per_user": {"valid": valid_result, "test": test_result}}

@@ -1,0 +1,133 @@
+"""The library call behind every binary: split -> method -> evaluation -> results.json.
+
+* `load_run_split(config)`: the dataset (registry name, file, or Mult-VAE split
+  directory) and its protocol split, cached on disk.
+* `run_baseline(config)`: ItemPop or EASE (lambda chosen on validation users).
+* `write_run(config, split, outcome)`: results.json (atomic), per_user.npz and
+  the summary table, for trainable methods as for baselines.
+"""
+
+import dataclasses
+import logging
+import os
+import time
+
+import numpy as np
+
+from tfrankcf import datasets
+from tfrankcf.baselines import EASE, ItemPop
+from tfrankcf.errors import InputError
+from tfrankcf.metrics import evaluate
+from tfrankcf.protocols import is_vaecf_dir, load_vaecf_split, make_split
+from tfrankcf.protocols.reporting import REPORTING, Reporting
+from tfrankcf.protocols.split import Split
+from tfrankcf.training.config import RunConfig
+from tfrankcf.training.results import environment, write_json, write_per_user
+
+EASE_L2_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+
+
+def load_run_split(config: RunConfig) -> Split:
+  """The split of `config.dataset` under `config.protocol`, from the cache when present."""
+  if is_vaecf_dir(config.dataset):
+    if config.protocol != "strong":
+      raise InputError("a Mult-VAE split directory is a ready-made 'strong' split; "
+                       f"got --protocol={config.protocol}", path=config.dataset)
+    return load_vaecf_split(config.dataset)
+  loaded = datasets.load_dataset(config.dataset, data_dir=config.data_dir,
+                                 sep=config.sep, test_file=config.test_file)
+  options = {}
+  if config.protocol == "loo_sampled":
+    options["num_negatives"] = config.num_negatives
+  elif config.protocol == "strong":
+    threshold = config.positive_threshold
+    if threshold is None:
+      threshold = loaded.positive_threshold
+    options.update(positive_threshold=threshold, heldout_users=config.heldout_users)
+    options.update(loaded.strong_options)
+  cache_dir = os.path.join(config.data_dir or datasets.default_data_dir(), "splits")
+  return make_split(config.protocol, loaded.interactions, config.seed,
+                    test_interactions=loaded.test_interactions,
+                    cache_dir=cache_dir, **options)
+
+
+def reporting_for(config: RunConfig) -> Reporting:
+  return REPORTING[config.protocol]
+
+
+def run_baseline(config: RunConfig) -> dict:
+  """Fits ItemPop or EASE on the split, selects EASE's lambda on validation, writes results."""
+  split = load_run_split(config)
+  reporting = reporting_for(config)
+  start = time.perf_counter()
+
+  def scored(model):
+    return evaluate(model, split.valid, ks=reporting.ks, metric_names=reporting.names,
+                    batch_size=config.eval_batch_size)
+
+  selection = []
+  if config.method == "itempop":
+    model = ItemPop().fit(split.train)
+  elif config.method == "ease":
+    grid = config.params.get("l2_grid") or EASE_L2_GRID
+    gram = EASE.gram(split.train)
+    best_score, model = -np.inf, None
+    for l2 in grid:
+      candidate = EASE(l2).fit(split.train, gram=gram)
+      valid = scored(candidate).means
+      selection.append({"l2": l2, "valid": valid})
+      logging.info("ease l2 %g: valid %s %.4f", l2, reporting.selection,
+                   valid[reporting.selection])
+      if valid[reporting.selection] > best_score:
+        best_score, model = valid[reporting.selection], candidate
+    config.params["l2"] = model.l2
+  else:
+    raise InputError(f"unknown baseline '{config.method}'")
+  seconds = time.perf_counter() - start
+  valid_result = scored(model)
+  test_result = evaluate(model, split.test, ks=reporting.ks,
+                         metric_names=reporting.names, batch_size=config.eval_batch_size)
+  outcome = {"metrics": {"valid": valid_result.means, "test": test_result.means},
+             "history": [], "selection": selection, "best_epoch": None,
+             "timing": {"train_seconds": seconds, "seconds_per_epoch": seconds,
+                        "examples_per_second": split.train.nnz / max(seconds, 1e-9)},
+             "per_user": {"valid": valid_result, "test": test_result}}
+  return write_run(config, split, outcome)
+
+
+def summary_table(method: str, metrics: dict, keys: list) -> str:
+  """A small fixed-width table of valid/test metrics."""
+  width = max(len(k) for k in keys) + 2
+  lines = [f"{method:<12}" + "".join(f"{k:>{width}}" for k in keys)]
+  for part in ("valid", "test"):
+    values = metrics.get(part, {})
+    lines.append(f"{part:<12}" + "".join(
+        f"{values.get(k, float('nan')):>{width}.4f}" for k in keys))
+  return "\n".join(lines)
+
+
+def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
+  """Writes results.json and per_user.npz atomically; prints the summary table."""
+  output_dir = config.resolved_output_dir()
+  per_user = outcome.pop("per_user")
+  results = {
+      "method": config.method,
+      "dataset": config.dataset,
+      "protocol": config.protocol,
+      "seed": config.seed,
+      "config": dataclasses.asdict(config),
+      **outcome,
+      "split": split.info,
+      "environment": environment(),
+  }
+  arrays = {}
+  for part, result in per_user.items():
+    arrays[f"{part}.user_index"] = getattr(split, part).user_index
+    for key, values in result.per_user.items():
+      arrays[f"{part}.{key}"] = values
+  write_per_user(os.path.join(output_dir, "per_user.npz"), arrays)
+  write_json(os.path.join(output_dir, "results.json"), results)
+  keys = REPORTING[config.protocol].keys()
+  print(summary_table(config.method, results["metrics"], keys))
+  print(f"results: {os.path.join(output_dir, 'results.json')}")
+  return results
