@@ -131,3 +131,48 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
   print(summary_table(config.method, results["metrics"], keys))
   print(f"results: {os.path.join(output_dir, 'results.json')}")
   return results
+
+
+def seed_everything(seed: int) -> None:
+  """Python, numpy and TF seeds from the run seed, and deterministic TF ops."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.keras.utils.set_random_seed(seed)
+  tf.config.experimental.enable_op_determinism()
+
+
+@dataclasses.dataclass
+class Trainable:
+  """What a method's builder hands to `run_trainable`.
+
+  Attributes:
+    model: a compiled `tfrankcf.methods.base.Model`.
+    dataset_fn: epoch -> that epoch's training batches, deterministic in
+      (seed, epoch) so that a resumed run repeats the interrupted epoch.
+    examples_per_epoch: for `timing.examples_per_second`.
+    report: optional (model, split) -> dict of extra results (e.g. the RaCT
+      critic's correlation), called with the best weights restored.
+  """
+
+  model: object
+  dataset_fn: object
+  examples_per_epoch: int | None = None
+  report: object = None
+
+
+def run_trainable(config: RunConfig, build) -> dict:
+  """Trains a gradient-based method and writes its results.
+
+  `build(split, config) -> Trainable` constructs the method on the run's split.
+  """
+  from tfrankcf.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  split = load_run_split(config)
+  seed_everything(config.seed)
+  trainable = build(split, config)
+  outcome = train_and_evaluate(
+      trainable.model, trainable.dataset_fn, split, reporting_for(config),
+      config.resolved_output_dir(), epochs=config.epochs, eval_every=config.eval_every,
+      eval_batch_size=config.eval_batch_size,
+      examples_per_epoch=trainable.examples_per_epoch)
+  if trainable.report is not None:
+    outcome.update(trainable.report(trainable.model, split))
+  return write_run(config, split, outcome)

@@ -1,0 +1,184 @@
+"""Autoencoder actors over a user's multi-hot history (Mult-VAE, Mult-DAE, MF, WARP).
+
+One Keras model, `Autoencoder`, covers every actor of RaCT's Table 2:
+
+  input (width `input_width`) -> encoder hidden layers -> latent
+  (mean and log-variance heads when variational) -> decoder hidden layers
+  -> M logits.
+
+The named configurations in `ACTORS` are the published ones; `build_actor`
+makes one and lets a caller change any field (e.g. CF-SFL widens the input to
+[history, feedback], the TF-Ranking issue swaps the reconstruction term).
+
+The model does not normalise or corrupt its input: `encoder_input` does that
+(L2-normalise the full row, then apply a dropout mask rescaled by 1/keep), so
+that RaCT can reuse the same Bernoulli mask as its observed/held-out split.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfrankcf.backbones.likelihoods import Reconstruction, get_reconstruction
+from tfrankcf.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorConfig:
+  """Architecture and objective of an autoencoder actor.
+
+  Attributes:
+    encoder_dims: hidden layer sizes between the input and the latent layer.
+    latent_dim: size of the latent code.
+    decoder_dims: hidden layer sizes between the latent code and the logits.
+    activation: activation of the hidden layers.
+    latent_activation: activation of a deterministic latent layer (Mult-DAE's
+      single tanh hidden layer is its latent layer).
+    variational: Gaussian posterior (mean, log-variance heads, KL term) or a
+      point estimate.
+    reconstruction: name in `tfrankcf.backbones.likelihoods.RECONSTRUCTIONS`.
+    l2: coefficient of sum(kernel^2) added to the batch-mean loss.
+    keep_prob: probability of keeping an input item in training.
+    bias_stddev: std of the truncated-normal bias initialiser (0: zeros).
+    beta_max: cap of the KL weight.
+    anneal_steps: KL weight = min(step / anneal_steps, beta_max) per batch
+      (Mult-VAE and RaCT code).
+    anneal_epochs: if > 0, the paper's schedule (RaCT Table 5) instead:
+      beta_max * min(1, epoch / anneal_epochs).
+  """
+
+  encoder_dims: tuple = (600,)
+  latent_dim: int = 200
+  decoder_dims: tuple = (600,)
+  activation: str = "tanh"
+  latent_activation: str | None = None
+  variational: bool = True
+  reconstruction: str = "multinomial"
+  l2: float = 0.0
+  keep_prob: float = 0.5
+  bias_stddev: float = 0.001
+  beta_max: float = 0.2
+  anneal_steps: int = 200_000
+  anneal_epochs: int = 0
+
+
+# Sources: Mult-VAE = vae_cf notebook cells 41-43, 52 and RaCT base_models.py;
+# the rest are RaCT's Table 2 actors (models.py / base_models.py).
+ACTORS: dict[str, ActorConfig] = {
+    # M -> 600 tanh -> (mu, logvar) 200 -> 600 tanh -> M, multinomial, KL.
+    "vae": ActorConfig(),
+    # vae_cf Mult-DAE: M -> 200 tanh -> M, lambda = 0.01 / batch 500 on kernels.
+    # RaCT F.4 uses 600 hidden units: --dae_hidden=600.
+    "dae": ActorConfig(encoder_dims=(), latent_activation="tanh", decoder_dims=(),
+                       variational=False, l2=0.01 / 500, bias_stddev=0.0),
+    # Table 2 "VAE (Gaussian)": Mult-VAE shape with the weighted Gaussian term.
+    "vae_gaussian": ActorConfig(reconstruction="gaussian"),
+    # Table 2 "VAE (beta = 0)": same shape, delta posterior, l2 1e-5 (main_dae.py).
+    "vae_beta0": ActorConfig(variational=False, l2=1e-5, bias_stddev=0.0),
+    # Table 2 "VAE (Linear)": linear encoder and decoder around a Gaussian latent.
+    "vae_linear": ActorConfig(encoder_dims=(), decoder_dims=(), bias_stddev=0.0),
+    # MF with a Gaussian likelihood: linear M -> 200 -> M, weighted squared error.
+    "mf": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False,
+                      reconstruction="gaussian", l2=1e-4, bias_stddev=0.0),
+    # WARP actor: linear M -> 200 -> M trained with margin-free WARP.
+    "warp": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False,
+                        reconstruction="warp", l2=1e-4, bias_stddev=0.0),
+}
+
+
+def encoder_input(history: tf.Tensor, mask: tf.Tensor | None = None,
+                  keep_prob: float = 1.0) -> tf.Tensor:
+  """L2-normalised rows, then (in training) the dropout `mask` rescaled by 1/keep."""
+  normalised = tf.math.l2_normalize(history, axis=1)
+  if mask is None:
+    return normalised
+  return normalised * mask / keep_prob
+
+
+class Autoencoder(tf.keras.Model):
+  """An actor: `call(inputs, training, seed) -> (logits [B, M], kl [B])`.
+
+  `inputs` is the already normalised (and, in training, masked) encoder input
+  of width `input_width`. In training a variational actor samples
+  z = mu + eps * sigma with eps drawn statelessly from `seed` (shape [2]); at
+  evaluation z = mu. `kl` is zero for point-estimate actors.
+  """
+
+  def __init__(self, num_items: int, config: ActorConfig = ActorConfig(),
+               input_width: int | None = None,
+               reconstruction: Reconstruction | None = None, **kwargs):
+    super().__init__(**kwargs)
+    self.num_items = int(num_items)
+    self.config = config
+    self.input_width = int(input_width or num_items)
+    self.reconstruction = reconstruction or get_reconstruction(config.reconstruction)
+
+    def dense(units, activation=None, name=None):
+      bias = (tf.keras.initializers.TruncatedNormal(stddev=config.bias_stddev)
+              if config.bias_stddev > 0 else "zeros")
+      return tf.keras.layers.Dense(units, activation=activation, name=name,
+                                   kernel_initializer="glorot_uniform",
+                                   bias_initializer=bias)
+
+    self.encoder_layers = [dense(units, config.activation, f"encoder_{i}")
+                           for i, units in enumerate(config.encoder_dims)]
+    if config.variational:
+      self.mean_layer = dense(config.latent_dim, name="latent_mean")
+      self.log_variance_layer = dense(config.latent_dim, name="latent_log_variance")
+    else:
+      self.latent_layer = dense(config.latent_dim, config.latent_activation, "latent")
+    self.decoder_layers = [dense(units, config.activation, f"decoder_{i}")
+                           for i, units in enumerate(config.decoder_dims)]
+    self.output_layer = dense(self.num_items, name="logits")
+    self(tf.zeros([1, self.input_width]))  # create the weights now
+
+  def call(self, inputs, training=False, seed=None):
+    h = inputs
+    for layer in self.encoder_layers:
+      h = layer(h)
+    if self.config.variational:
+      mean = self.mean_layer(h)
+      log_variance = self.log_variance_layer(h)
+      kl = 0.5 * tf.reduce_sum(
+          -log_variance + tf.exp(log_variance) + tf.square(mean) - 1.0, axis=1)
+      z = mean
+      if training:
+        epsilon = tf.random.stateless_normal(tf.shape(mean), seed=seed)
+        z = mean + epsilon * tf.exp(0.5 * log_variance)
+    else:
+      z = self.latent_layer(h)
+      kl = tf.zeros(tf.shape(h)[:1])
+    for layer in self.decoder_layers:
+      z = layer(z)
+    return self.output_layer(z), kl
+
+  def l2_penalty(self) -> tf.Tensor:
+    """`config.l2 * sum(kernel^2)` over every layer (biases excluded, as vae_cf)."""
+    if not self.config.l2:
+      return tf.constant(0.0)
+    kernels = [v for v in self.trainable_variables if "kernel" in v.name]
+    return self.config.l2 * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+
+
+def build_actor(name: str, num_items: int, input_width: int | None = None,
+                reconstruction: Reconstruction | None = None,
+                **overrides) -> Autoencoder:
+  """The actor `name` of `ACTORS`, with any `ActorConfig` field overridden.
+
+  Args:
+    name: a key of `ACTORS`.
+    num_items: output width M.
+    input_width: encoder input width (default M).
+    reconstruction: a (labels, logits) -> [B] callable replacing the
+      configured term (e.g. a TF-Ranking loss on sampled lists).
+    **overrides: `ActorConfig` fields.
+  """
+  if name not in ACTORS:
+    raise InputError(f"unknown actor '{name}' (choose from {', '.join(ACTORS)})")
+  fields = {f.name for f in dataclasses.fields(ActorConfig)}
+  unknown = sorted(set(overrides) - fields)
+  if unknown:
+    raise InputError(f"unknown actor option(s) {', '.join(unknown)}")
+  config = dataclasses.replace(ACTORS[name], **overrides)
+  return Autoencoder(num_items, config, input_width=input_width,
+                     reconstruction=reconstruction, name=f"{name}_actor")

@@ -1,0 +1,127 @@
+"""Plain training of an autoencoder actor (Mult-VAE, Mult-DAE, MF, WARP, ...).
+
+`AutoencoderModel` trains one actor from `tfrankcf.backbones.autoencoders`
+with its own objective: reconstruction term + beta * KL + l2, where the KL
+weight follows the Mult-VAE code's per-batch schedule
+beta = min(step / anneal_steps, beta_max), step counting every batch of the
+run from 1 (or the paper's per-epoch schedule). The step counter, the epoch
+and the optimiser are model attributes, so a checkpoint resumes the schedule.
+
+All randomness of a batch (dropout mask, latent noise) is drawn statelessly
+from (seed, step): a resumed run repeats it exactly.
+
+`build_autoencoder(split, config)` is the `train_baseline --method=vae|dae|mf|warp`
+entry point.
+"""
+
+import tensorflow as tf
+
+from tfrankcf.backbones.autoencoders import Autoencoder, build_actor, encoder_input
+from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods import base
+
+DEFAULT_BATCH_SIZE = 500  # users per batch, Mult-VAE and RaCT
+
+
+class AutoencoderModel(base.Model):
+  """An autoencoder actor trained by maximum likelihood."""
+
+  def __init__(self, actor: Autoencoder, seed: int = 0, learning_rate: float = 1e-3,
+               **kwargs):
+    super().__init__(actor.num_items, **kwargs)
+    self.actor = actor
+    self.seed = int(seed)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    self.actor_optimizer = tf.keras.optimizers.Adam(learning_rate)
+    self.actor_optimizer.build(actor.trainable_variables)
+    self.kl_tracker = tf.keras.metrics.Mean(name="kl")
+    self.beta_tracker = tf.keras.metrics.Mean(name="beta")
+
+  # -- schedule and noise ----------------------------------------------------
+  def beta(self) -> tf.Tensor:
+    """The KL weight of the current batch."""
+    config = self.actor.config
+    if config.anneal_epochs > 0:
+      progress = tf.cast(self.epoch, tf.float32) / config.anneal_epochs
+      return config.beta_max * tf.minimum(progress, 1.0)
+    return tf.minimum(tf.cast(self.step, tf.float32) / config.anneal_steps,
+                      config.beta_max)
+
+  def noise_seed(self, stream: int) -> tf.Tensor:
+    """A stateless seed [2] for random stream `stream` of the current step."""
+    base_seed = tf.constant([self.seed, stream], tf.int64)
+    return tf.random.experimental.stateless_fold_in(base_seed, self.step)
+
+  def sample_mask(self, history: tf.Tensor) -> tf.Tensor:
+    """Bernoulli(keep_prob) mask b [B, M]: the encoder's input dropout."""
+    uniform = tf.random.stateless_uniform(tf.shape(history), seed=self.noise_seed(0))
+    return tf.cast(uniform < self.actor.config.keep_prob, history.dtype)
+
+  def forward(self, history: tf.Tensor, mask: tf.Tensor | None = None,
+              training: bool = False):
+    """Actor logits [B, M] and KL [B]; with `mask`, the training-time pass."""
+    if mask is None:
+      return self.actor(encoder_input(history), training=False)
+    inputs = encoder_input(history, mask, self.actor.config.keep_prob)
+    return self.actor(inputs, training=training, seed=self.noise_seed(1))
+
+  # -- scoring ---------------------------------------------------------------
+  def predict_scores(self, user_index, history):
+    del user_index  # autoencoders score from the history alone
+    return self.forward(history)[0]
+
+  # -- training --------------------------------------------------------------
+  def actor_mle_step(self, history: tf.Tensor, mask: tf.Tensor):
+    """One optimiser step on the actor's own objective; returns (nll [B], logits)."""
+    beta = self.beta()
+    with tf.GradientTape() as tape:
+      logits, kl = self.forward(history, mask, training=True)
+      nll = self.actor.reconstruction(history, logits)
+      loss = tf.nn.compute_average_loss(nll + beta * kl)
+      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
+    variables = self.actor.trainable_variables
+    self.actor_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    self.loss_tracker.update_state(loss)
+    self.kl_tracker.update_state(tf.reduce_mean(kl))
+    self.beta_tracker.update_state(beta)
+    return nll, logits
+
+  def train_step(self, batch):
+    history = batch["history"]
+    self.step.assign_add(1)
+    self.actor_mle_step(history, self.sample_mask(history))
+    return {m.name: m.result() for m in self.metrics}
+
+  @property
+  def metrics(self):
+    return [self.loss_tracker, self.kl_tracker, self.beta_tracker]
+
+
+ACTOR_PARAMS = ("encoder_dims", "latent_dim", "decoder_dims", "l2", "keep_prob",
+                "beta_max", "anneal_steps", "anneal_epochs", "reconstruction")
+
+
+def actor_from_params(split, params: dict) -> Autoencoder:
+  """The actor named by params["actor"] (default vae) with the params' overrides.
+
+  params["dae_hidden"] sets Mult-DAE's hidden width (200 vae_cf, 600 RaCT F.4).
+  """
+  name = params.get("actor", "vae")
+  overrides = {key: params[key] for key in ACTOR_PARAMS if key in params}
+  if name == "dae" and "dae_hidden" in params:
+    overrides["latent_dim"] = int(params["dae_hidden"])
+  return build_actor(name, split.num_items, **overrides)
+
+
+def build_autoencoder(split, config):
+  """`Trainable` for `train_baseline --method=vae|dae|mf|warp` (params: see ACTOR_PARAMS)."""
+  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
+  params = dict(config.params)
+  params.setdefault("actor", config.method)
+  model = AutoencoderModel(actor_from_params(split, params), seed=config.seed,
+                           learning_rate=params.get("learning_rate", 1e-3))
+  model.compile(optimizer=model.actor_optimizer)
+  rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
+                  seed=config.seed)
+  return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users)

@@ -1,0 +1,310 @@
+"""RaCT: ranking-critical training of an autoencoder actor (Lobel et al. 2020).
+
+A critic learns to predict a user's NDCG@100 from three statistics of the
+actor's prediction, h = [NLL of the actor on the user's full training row,
+|H0| held-out items, |H1| observed items], and the actor is then trained to
+maximise the critic. One Keras model runs Algorithm 1, the stage chosen from
+the epoch the trainer assigns:
+
+1. epochs [0, actor_epochs): the actor's own objective (`AutoencoderModel`);
+   the critic's input normalisation statistics are updated here only.
+2. next critic_epochs: the critic regresses the true metric, actor frozen.
+3. next ac_epochs: actor step on -critic (lr 2e-6) and critic step; by
+   default both from one forward pass, as the authors' code does
+   (`sequential=True`: the paper's actor-then-critic order). `stage3="warp"`
+   or `"lambdarank"` replaces this stage by fine-tuning the actor with that
+   loss (the paper's comparison).
+
+In training, one Bernoulli mask b per batch is both the encoder's input
+dropout and the observed/held-out split: observed = x * b, held-out =
+x * (1 - b). The true metric ranks the logits with the observed items at -inf
+and the held-out items relevant. The KL weight keeps counting batches across
+all stages (RaCT code).
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from tfrankcf.backbones.autoencoders import Autoencoder
+from tfrankcf.backbones.likelihoods import get_reconstruction
+from tfrankcf.errors import InputError
+from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
+                                          actor_from_params)
+from tfrankcf.metrics import ranking_tf
+
+FEATURES = ("nll", "heldout", "observed")
+TARGETS = {"ndcg@100": ranking_tf.ndcg_at_k, "recall@100": ranking_tf.recall_at_k}
+STAGE3 = ("critic", "lambdarank", "warp")
+
+
+@dataclasses.dataclass
+class RaCTConfig:
+  """RaCT's schedule and critic (defaults: the authors' code, main_vae.py).
+
+  Attributes:
+    actor_epochs, critic_epochs, ac_epochs: stage lengths (main_vae.py
+      100/50/50; paper Table 5 ML-20M 150/50/50).
+    critic_features: subset of FEATURES (Figure 5 ablation).
+    critic_target: "ndcg@100" or "recall@100" (Table 6).
+    stage3: "critic" (RaCT), "lambdarank" or "warp".
+    sequential: stage 3 actor step, then a fresh forward pass for the critic
+      step (paper Alg. 1) instead of one shared pass (code).
+    actor_learning_rate, critic_learning_rate, ac_learning_rate: Adam lrs
+      (models.py defaults 1e-3, 1e-4, 2e-6).
+    critic_l2: critic loss += critic_l2 * sum(w^2) / batch over all critic
+      variables (base_models.py: 2 * l2_regularizer(1e-4) / batch_size).
+    ac_kl_weight: KL weight in the actor-through-critic loss (0 in every script).
+    hidden_dims: critic MLP (Table 4: 100, 100, 10 ReLU, then 1 sigmoid).
+    cutoff: k of the target metric.
+  """
+
+  actor_epochs: int = 100
+  critic_epochs: int = 50
+  ac_epochs: int = 50
+  critic_features: tuple = FEATURES
+  critic_target: str = "ndcg@100"
+  stage3: str = "critic"
+  sequential: bool = False
+  actor_learning_rate: float = 1e-3
+  critic_learning_rate: float = 1e-4
+  ac_learning_rate: float = 2e-6
+  critic_l2: float = 1e-4
+  ac_kl_weight: float = 0.0
+  hidden_dims: tuple = (100, 100, 10)
+  cutoff: int = 100
+
+  def __post_init__(self):
+    bad = [f for f in self.critic_features if f not in FEATURES]
+    if bad or not self.critic_features:
+      raise InputError(f"critic features must be a non-empty subset of "
+                       f"{','.join(FEATURES)}; got {','.join(self.critic_features)}")
+    if self.critic_target not in TARGETS:
+      raise InputError(f"unknown critic target '{self.critic_target}' "
+                       f"(choose from {', '.join(TARGETS)})")
+    if self.stage3 not in STAGE3:
+      raise InputError(f"unknown stage3 '{self.stage3}' (choose from {', '.join(STAGE3)})")
+
+  @property
+  def epochs(self) -> int:
+    return self.actor_epochs + self.critic_epochs + self.ac_epochs
+
+
+class Critic(tf.keras.Model):
+  """features [B, F] -> frozen-statistics normalisation -> MLP -> sigmoid [B]."""
+
+  def __init__(self, num_features: int, hidden_dims=(100, 100, 10), **kwargs):
+    super().__init__(**kwargs)
+    # contrib batch_norm defaults of the original: decay 0.999, eps 1e-3, no
+    # trainable offset or scale; statistics move only in actor pre-training.
+    self.normalizer = tf.keras.layers.BatchNormalization(
+        center=False, scale=False, momentum=0.999, epsilon=1e-3)
+    self.hidden_layers = [tf.keras.layers.Dense(units, activation="relu")
+                          for units in hidden_dims]
+    self.output_layer = tf.keras.layers.Dense(1, activation="sigmoid")
+    self(tf.zeros([1, num_features]))
+
+  def update_statistics(self, features: tf.Tensor) -> None:
+    """Moves the normalisation's moving mean and variance towards `features`."""
+    self.normalizer(features, training=True)
+
+  def call(self, features, training=False):
+    del training  # the normalisation always uses its frozen moving statistics
+    h = self.normalizer(features, training=False)
+    for layer in self.hidden_layers:
+      h = layer(h)
+    return tf.squeeze(self.output_layer(h), axis=-1)
+
+
+class RaCT(AutoencoderModel):
+  """Actor + critic with the three-stage schedule of Algorithm 1."""
+
+  def __init__(self, actor: Autoencoder, config: RaCTConfig = RaCTConfig(),
+               seed: int = 0, **kwargs):
+    super().__init__(actor, seed=seed, learning_rate=config.actor_learning_rate,
+                     **kwargs)
+    self.config = config
+    self.critic = Critic(len(config.critic_features), config.hidden_dims)
+    self.critic_optimizer = tf.keras.optimizers.Adam(config.critic_learning_rate)
+    self.critic_optimizer.build(self.critic.trainable_variables)
+    self.ac_optimizer = tf.keras.optimizers.Adam(
+        config.ac_learning_rate if config.stage3 == "critic"
+        else config.actor_learning_rate)
+    self.ac_optimizer.build(actor.trainable_variables)
+    self.stage3_loss = (None if config.stage3 == "critic"
+                        else get_reconstruction(config.stage3))
+    self.metric_fn = TARGETS[config.critic_target]
+    self.critic_loss_tracker = tf.keras.metrics.Mean(name="critic_loss")
+    self.target_tracker = tf.keras.metrics.Mean(name="train_" + config.critic_target)
+    self.critic_tracker = tf.keras.metrics.Mean(name="critic_output")
+
+  # -- pieces ----------------------------------------------------------------
+  def stage(self) -> tf.Tensor:
+    """1, 2 or 3 from `self.epoch` and the stage lengths."""
+    epoch = self.epoch
+    return tf.where(epoch < self.config.actor_epochs, 1,
+                    tf.where(epoch < self.config.actor_epochs + self.config.critic_epochs,
+                             2, 3))
+
+  def critic_features(self, nll, heldout_count, observed_count) -> tf.Tensor:
+    """[B, F] in `config.critic_features` order; the counts carry no gradient."""
+    columns = {"nll": nll, "heldout": tf.stop_gradient(heldout_count),
+               "observed": tf.stop_gradient(observed_count)}
+    return tf.stack([columns[name] for name in self.config.critic_features], axis=1)
+
+  def true_metric(self, logits, observed, heldout) -> tf.Tensor:
+    """The Oracle: metric@cutoff [B] of `logits` with `observed` items at -inf."""
+    scores = tf.where(observed > 0, tf.constant(-np.inf, logits.dtype),
+                      tf.stop_gradient(logits))
+    return self.metric_fn(heldout, scores, self.config.cutoff)
+
+  def _batch_features(self, history, mask, nll):
+    """Critic features of a training batch split by `mask` (observed = kept)."""
+    observed = tf.reduce_sum(history * mask, axis=1)
+    return self.critic_features(nll, tf.reduce_sum(history, axis=1) - observed, observed)
+
+  def _batch_view(self, history, mask, logits):
+    """Features and target of a training batch split by `mask`."""
+    nll = self.actor.reconstruction(history, logits)
+    target = self.true_metric(logits, history * mask, history * (1.0 - mask))
+    return self._batch_features(history, mask, nll), target
+
+  def _critic_loss(self, features, target):
+    prediction = self.critic(features)
+    batch = tf.cast(tf.shape(target)[0], tf.float32)
+    penalty = self.config.critic_l2 * tf.add_n(
+        [tf.reduce_sum(tf.square(v)) for v in self.critic.trainable_variables]) / batch
+    loss = tf.nn.compute_average_loss(tf.square(target - prediction))
+    loss += tf.nn.scale_regularization_loss(penalty)
+    self.critic_loss_tracker.update_state(loss)
+    self.target_tracker.update_state(tf.reduce_mean(target))
+    self.critic_tracker.update_state(tf.reduce_mean(prediction))
+    return loss, prediction
+
+  def _apply(self, optimizer, loss, tape, variables):
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+  # -- stages ----------------------------------------------------------------
+  def actor_stage(self, history, mask):
+    nll, _ = self.actor_mle_step(history, mask)
+    self.critic.update_statistics(
+        tf.stop_gradient(self._batch_features(history, mask, nll)))
+
+  def critic_stage(self, history, mask):
+    logits, _ = self.forward(history, mask, training=True)
+    features, target = self._batch_view(history, mask, logits)
+    with tf.GradientTape() as tape:
+      loss, _ = self._critic_loss(tf.stop_gradient(features), target)
+    self._apply(self.critic_optimizer, loss, tape, self.critic.trainable_variables)
+
+  def actor_critic_stage(self, history, mask):
+    actor_variables = self.actor.trainable_variables
+    if self.stage3_loss is not None:
+      with tf.GradientTape() as tape:
+        logits, _ = self.forward(history, mask, training=True)
+        loss = tf.nn.compute_average_loss(self.stage3_loss(history, logits))
+      self._apply(self.ac_optimizer, loss, tape, actor_variables)
+      self.loss_tracker.update_state(loss)
+      return
+    shared = not self.config.sequential
+    with tf.GradientTape(persistent=shared) as tape:
+      logits, kl = self.forward(history, mask, training=True)
+      features, target = self._batch_view(history, mask, logits)
+      actor_loss = tf.nn.compute_average_loss(
+          -self.critic(features) + self.config.ac_kl_weight * kl)
+      if shared:
+        critic_loss, _ = self._critic_loss(tf.stop_gradient(features), target)
+    self._apply(self.ac_optimizer, actor_loss, tape, actor_variables)
+    self.loss_tracker.update_state(actor_loss)
+    if shared:
+      self._apply(self.critic_optimizer, critic_loss, tape,
+                  self.critic.trainable_variables)
+    else:
+      self.critic_stage(history, mask)  # fresh forward pass of the updated actor
+
+  def train_step(self, batch):
+    history = batch["history"]
+    self.step.assign_add(1)
+    mask = self.sample_mask(history)
+    stage = self.stage()
+
+    def run(stage_fn):
+      def branch():
+        stage_fn(history, mask)
+        return tf.constant(0)
+      return branch
+
+    tf.switch_case(stage - 1, [run(self.actor_stage), run(self.critic_stage),
+                               run(self.actor_critic_stage)])
+    return {m.name: m.result() for m in self.metrics}
+
+  @property
+  def metrics(self):
+    return super().metrics + [self.critic_loss_tracker, self.target_tracker,
+                              self.critic_tracker]
+
+  # -- evaluation ------------------------------------------------------------
+  @tf.function(reduce_retracing=True)
+  def _evaluation_view(self, inputs, targets, exclude):
+    """Critic output, NLL and true metric [B] of evaluation users (fold-in -> held-out)."""
+    logits, _ = self.forward(inputs)
+    nll = self.actor.reconstruction(inputs + targets, logits)
+    features = self.critic_features(nll, tf.reduce_sum(targets, axis=1),
+                                    tf.reduce_sum(inputs, axis=1))
+    return self.critic(features), nll, self.true_metric(logits, exclude, targets)
+
+  def critic_correlation(self, eval_set, batch_size: int = 1000) -> dict:
+    """Pearson r of the critic output and of the NLL with the true metric.
+
+    As the authors' validation graph: the actor sees the fold-in items (no
+    dropout, z = mu), the NLL is taken on fold-in + held-out items, the counts
+    are the fold-in and held-out sizes, and the metric ranks with the excluded
+    items at -inf. Users without held-out items are left out.
+    """
+    critic, nll, truth = [], [], []
+    for start in range(0, eval_set.num_users, batch_size):
+      rows = slice(start, start + batch_size)
+      outputs = self._evaluation_view(
+          *(tf.constant(m[rows].toarray().astype(np.float32))
+            for m in (eval_set.inputs, eval_set.targets, eval_set.exclude)))
+      for store, value in zip((critic, nll, truth), outputs):
+        store.append(value.numpy())
+    critic, nll, truth = (np.concatenate(v).astype(np.float64) for v in (critic, nll, truth))
+    keep = np.diff(eval_set.targets.indptr) > 0
+    name = self.config.critic_target
+    return {f"critic_pearson_{name}": float(np.corrcoef(critic[keep], truth[keep])[0, 1]),
+            f"nll_pearson_{name}": float(np.corrcoef(nll[keep], truth[keep])[0, 1]),
+            "correlation_users": int(keep.sum())}
+
+
+def ract_config_from_params(params: dict) -> RaCTConfig:
+  """`RaCTConfig` from run params (keys = field names; lists for tuples)."""
+  fields = {f.name for f in dataclasses.fields(RaCTConfig)}
+  values = {k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in params.items() if k in fields}
+  return RaCTConfig(**values)
+
+
+def build_ract(split, config):
+  """`Trainable` for `train_ract`: the actor from params["actor"] plus the critic.
+
+  The run's `epochs` should equal actor_epochs + critic_epochs + ac_epochs.
+  The Trainable's report adds the critic's and the NLL's correlation with the
+  true metric on the validation users.
+  """
+  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
+  params = dict(config.params)
+  model = RaCT(actor_from_params(split, params), ract_config_from_params(params),
+               seed=config.seed)
+  model.compile(optimizer=model.actor_optimizer)
+  rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
+                  seed=config.seed)
+
+  def report(trained, run_split):
+    return {"critic_correlation": trained.critic_correlation(
+        run_split.valid, batch_size=config.eval_batch_size)}
+
+  return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
+                   report=report)
