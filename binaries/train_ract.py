@@ -11,13 +11,12 @@ output and of the actor's NLL with the true metric on the validation users.
 
 from absl import flags
 
-from tfrankcf.backbones.autoencoders import ACTORS
 from tfrankcf.methods.ract import FEATURES, STAGE3, TARGETS, build_ract
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
 
-flags.DEFINE_enum("actor", "vae", list(ACTORS), "Actor (RaCT Table 2).")
+common_flags.define_actor_flags()
 flags.DEFINE_integer("actor_epochs", 100, "Stage 1: actor pre-training epochs.")
 flags.DEFINE_integer("critic_epochs", 50, "Stage 2: critic pre-training epochs.")
 flags.DEFINE_integer("ac_epochs", 50, "Stage 3: alternating actor-critic epochs.")
@@ -28,27 +27,20 @@ flags.DEFINE_enum("stage3", "critic", list(STAGE3),
 flags.DEFINE_bool("sequential", False,
                   "Stage 3 as in the paper's Alg. 1 (actor step, then a fresh forward "
                   "pass for the critic step) instead of one shared pass (authors' code).")
-flags.DEFINE_float("beta_max", 0.2, "Cap of the KL weight.")
-flags.DEFINE_integer("anneal_steps", 200_000, "KL weight = min(batch / anneal_steps, beta_max).")
-flags.DEFINE_integer("anneal_epochs", 0,
-                     "If > 0: KL weight = beta_max * min(1, epoch / anneal_epochs) instead.")
-flags.DEFINE_integer("dae_hidden", 200, "Mult-DAE hidden units (200 vae_cf, 600 RaCT F.4).")
-flags.DEFINE_float("actor_learning_rate", 1e-3, "Adam lr of the actor's own objective.")
 flags.DEFINE_float("critic_learning_rate", 1e-4, "Adam lr of the critic.")
 flags.DEFINE_float("ac_learning_rate", 2e-6, "Adam lr of the actor through the critic.")
+flags.FLAGS.set_default("protocol", "strong")
 
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   del argv
-  params = {name: FLAGS[name].value for name in (
-      "actor", "actor_epochs", "critic_epochs", "ac_epochs", "critic_target", "stage3",
-      "sequential", "beta_max", "anneal_steps", "anneal_epochs", "actor_learning_rate",
-      "critic_learning_rate", "ac_learning_rate")}
+  params = common_flags.actor_params()
+  params.update({name: FLAGS[name].value for name in (
+      "actor_epochs", "critic_epochs", "ac_epochs", "critic_target", "stage3",
+      "sequential", "critic_learning_rate", "ac_learning_rate")})
   params["critic_features"] = list(FLAGS.critic_features)
-  if FLAGS.actor == "dae":
-    params["dae_hidden"] = FLAGS.dae_hidden
   config = common_flags.run_config("ract", params)
   config.epochs = FLAGS.actor_epochs + FLAGS.critic_epochs + FLAGS.ac_epochs
   run.run_trainable(config, build_ract)

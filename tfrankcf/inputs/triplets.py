@@ -107,8 +107,15 @@ class Triplets:
 
   def dataset(self, epoch: int = 0) -> tf.data.Dataset:
     order = self.order(epoch)
-    pairs = tf.data.Dataset.from_tensor_slices((self.users[order], self.items[order]))
-    batches = pairs.batch(self.batch_size, drop_remainder=self.drop_remainder)
+    users, items = self.users[order], self.items[order]
+    full = (self.num_pairs // self.batch_size) * self.batch_size
+    shape = (-1, self.batch_size)
+    # Batches are cut in numpy: tf.data then handles one element per batch.
+    batches = tf.data.Dataset.from_tensor_slices(
+        (users[:full].reshape(shape), items[:full].reshape(shape)))
+    if full < self.num_pairs and not self.drop_remainder:
+      batches = batches.concatenate(tf.data.Dataset.from_tensors(
+          (users[full:], items[full:])))
     epoch_seed = tf.constant([self.seed, int(epoch)], tf.int64)
 
     def with_negatives(batch_index, pair):

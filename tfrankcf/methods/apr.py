@@ -115,20 +115,27 @@ class APR(BPR):
     """Restores P and Q from a BPR/APR training checkpoint (`model.mf`), nothing else."""
     tf.train.Checkpoint(model=tf.train.Checkpoint(mf=self.mf)).read(path).expect_partial()
 
+  def apr_objective(self, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(loss, clean margins [B], mean adversarial BPR) of a batch, eq. 4/9.
+
+    Delta_adv is computed from the current rows and enters as a constant.
+    """
+    vectors = self.lookup(batch)
+    deltas = adversarial_perturbations(
+        batch["user_index"], batch["positive"], batch["negative"],
+        *(tf.stop_gradient(v) for v in vectors), eps=self.config.eps)
+    margins = triplet_margins(*vectors)
+    adversarial = bpr_loss(triplet_margins(*(v + d for v, d in zip(vectors, deltas))))
+    loss = self.objective(bpr_loss(margins) + self.config.reg_adv * adversarial,
+                          self.l2_penalty(*vectors))
+    return loss, margins, tf.reduce_mean(adversarial)
+
   def apr_step(self, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One Adagrad step on the APR objective; returns (loss, clean margins, adv loss)."""
     with tf.GradientTape() as tape:
-      vectors = self.lookup(batch)
-      with tape.stop_recording():
-        deltas = adversarial_perturbations(
-            batch["user_index"], batch["positive"], batch["negative"], *vectors,
-            eps=self.config.eps)
-      margins = triplet_margins(*vectors)
-      adversarial = bpr_loss(triplet_margins(*(v + d for v, d in zip(vectors, deltas))))
-      loss = self.objective(bpr_loss(margins) + self.config.reg_adv * adversarial,
-                            self.l2_penalty(*vectors))
+      loss, margins, adversarial = self.apr_objective(batch)
     self.apply(self.apr_optimizer, tape, loss)
-    return loss, margins, tf.reduce_mean(adversarial)
+    return loss, margins, adversarial
 
   def train_step(self, batch):
     if self.config.pretrain_epochs > 0:
@@ -150,6 +157,17 @@ class APR(BPR):
 
 
 # -- robustness study (Table 2, Figure 1) --------------------------------------
+@tf.function(reduce_retracing=True)
+def _table_scores(user_table, item_table, user_index):
+  return tf.matmul(tf.gather(user_table, user_index), item_table, transpose_b=True)
+
+
+@tf.function(reduce_retracing=True)
+def _table_candidate_scores(user_table, item_table, user_index, items):
+  return tf.einsum("bk,bck->bc", tf.gather(user_table, user_index),
+                   tf.gather(item_table, items))
+
+
 class PerturbedScorer:
   """A scorer (for `tfrankcf.metrics.evaluate`) of <p_u + d_u, q_i + d_i>."""
 
@@ -157,15 +175,6 @@ class PerturbedScorer:
                item_delta: tf.Tensor):
     self.users = mf.user_embeddings + user_delta
     self.items = mf.item_embeddings + item_delta
-
-  @tf.function(reduce_retracing=True)
-  def _scores(self, user_index):
-    return tf.matmul(tf.gather(self.users, user_index), self.items, transpose_b=True)
-
-  @tf.function(reduce_retracing=True)
-  def _candidate_scores(self, user_index, items):
-    return tf.einsum("bk,bck->bc", tf.gather(self.users, user_index),
-                     tf.gather(self.items, items))
 
   def margins(self, batch) -> tf.Tensor:
     return triplet_margins(tf.gather(self.users, batch["user_index"]),
@@ -176,9 +185,9 @@ class PerturbedScorer:
     del history
     user_index = tf.constant(np.asarray(user_index, np.int64))
     if items is None:
-      return self._scores(user_index).numpy()
-    return self._candidate_scores(user_index,
-                                  tf.constant(np.asarray(items, np.int64))).numpy()
+      return _table_scores(self.users, self.items, user_index).numpy()
+    return _table_candidate_scores(self.users, self.items, user_index,
+                                   tf.constant(np.asarray(items, np.int64))).numpy()
 
 
 def bpr_table_gradients(mf: MatrixFactorization,

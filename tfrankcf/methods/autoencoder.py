@@ -120,7 +120,7 @@ def build_autoencoder(split, config):
   params = dict(config.params)
   params.setdefault("actor", config.method)
   model = AutoencoderModel(actor_from_params(split, params), seed=config.seed,
-                           learning_rate=params.get("learning_rate", 1e-3))
+                           learning_rate=params.get("actor_learning_rate", 1e-3))
   model.compile(optimizer=model.actor_optimizer)
   rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
                   seed=config.seed)

@@ -111,12 +111,16 @@ class BPR(base.Model):
     variables = self.mf.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
 
+  def bpr_objective(self, batch) -> tuple[tf.Tensor, tf.Tensor]:
+    """(loss, clean margins [B]) of a batch; differentiate it under a tape."""
+    vectors = self.lookup(batch)
+    margins = triplet_margins(*vectors)
+    return self.objective(bpr_loss(margins), self.l2_penalty(*vectors)), margins
+
   def bpr_step(self, batch) -> tuple[tf.Tensor, tf.Tensor]:
     """One Adagrad step on the BPR objective; returns (loss, clean margins [B])."""
     with tf.GradientTape() as tape:
-      vectors = self.lookup(batch)
-      margins = triplet_margins(*vectors)
-      loss = self.objective(bpr_loss(margins), self.l2_penalty(*vectors))
+      loss, margins = self.bpr_objective(batch)
     self.apply(self.bpr_optimizer, tape, loss)
     return loss, margins
 

@@ -1,4 +1,4 @@
-"""Ranking metrics over score rows (numpy): NDCG@k, Recall@k, HR@k per user.
+"""Ranking metrics of score rows (numpy): NDCG@k, Recall@k and HR@k per user.
 
 Conventions (those of the Mult-VAE / RaCT evaluation code, notes §1.3):
 
@@ -6,86 +6,102 @@ Conventions (those of the Mult-VAE / RaCT evaluation code, notes §1.3):
   DCG of min(k, |held-out|) relevant items.
 * Recall@k: hits in the top k / min(k, |held-out|) (RaCT eq. 13).
 * HR@k: 1 if any held-out item is in the top k.
-* Items scored -inf are never ranked (the evaluator puts excluded items there).
+* Items scored -inf are never ranked (the evaluator puts excluded items
+  there); a relevant item at -inf is a miss but still counts as held out.
 * Ties are pessimistic: among equal scores the non-relevant items rank first
   (the APR code's "ties count against the test item"), so a constant model
-  scores 0 however its ties are ordered in memory.
-* Users without any held-out item get NaN (they are counted, not averaged).
+  scores 0 however its ties happen to be ordered in memory.
+* Rows without any relevant item get NaN (the evaluator counts them and
+  leaves them out of the means).
+
+Arguments follow the TF-Ranking order (labels first) like `ranking_tf`.
 """
 
+from typing import Dict, Sequence
+
 import numpy as np
+import tensorflow as tf
 
 METRIC_NAMES = ("ndcg", "recall", "hr")
 
 
-def _break_ties_against_relevant(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-  """float64 scores where each relevant item sits just below its float32 value.
+def _pessimistic_top_hits(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+  """Relevance [B, k] of the k best items, ties ordered non-relevant first.
 
-  A relevant item's score b is lowered by half the gap to the next float32
-  below it, so it drops under every item with the same score and stays above
-  every float32 value a < b (a <= nextafter(b, -inf) < b - gap / 2).
+  `tf.math.top_k` finds the k best items (multi-threaded, and unlike
+  np.argpartition it never materialises a [B, C] index array). Two tie
+  repairs make the order exact and independent of item positions:
+  ties above the k-th score `t` lie wholly inside the top k, so sorting the
+  top k by (score desc, relevance asc) orders them; items tied at `t` may
+  straddle the cut, so the slots holding `t` are refilled from the counts of
+  non-relevant and relevant items scored `t` over the whole row.
   """
-  scores32 = np.asarray(scores, np.float32)
-  adjusted = scores32.astype(np.float64)
-  lower = relevant & np.isfinite(scores32)
-  gap = scores32[lower].astype(np.float64) - np.nextafter(
-      scores32[lower], np.float32(-np.inf)).astype(np.float64)
-  adjusted[lower] -= gap / 2
-  return adjusted
+  values, top = (x.numpy() for x in tf.math.top_k(scores, k=k, sorted=True))
+  top_relevant = np.take_along_axis(relevant, top, axis=1)
+  order = np.lexsort((top_relevant, -values), axis=1)
+  hits = np.take_along_axis(top_relevant, order, axis=1)
+  threshold = values[:, -1:]
+  num_above = np.count_nonzero(values > threshold, axis=1)[:, None]
+  at_threshold = scores == threshold
+  non_relevant_at_threshold = np.count_nonzero(at_threshold & ~relevant, axis=1)[:, None]
+  slot = np.arange(k)[None, :] - num_above  # >= 0 in the slots holding `t`
+  tie_hits = (slot >= non_relevant_at_threshold) & (threshold > -np.inf)
+  return np.where(slot >= 0, tie_hits, hits)
 
 
-def _discounts(k: int) -> np.ndarray:
-  return 1.0 / np.log2(np.arange(2, k + 2))
-
-
-def rank_metrics(scores: np.ndarray, relevant: np.ndarray, ks,
-                 metric_names=METRIC_NAMES) -> dict:
+def rank_metrics(relevant: np.ndarray, scores: np.ndarray, ks: Sequence[int],
+                 metric_names: Sequence[str] = METRIC_NAMES) -> Dict[str, np.ndarray]:
   """Per-row metrics {"ndcg@10": [B], ...} of `scores` [B, C] against boolean `relevant` [B, C]."""
+  relevant = np.asarray(relevant)
+  if relevant.dtype != bool:
+    relevant = relevant > 0
   scores = np.asarray(scores)
-  relevant = np.asarray(relevant, bool)
+  if not np.issubdtype(scores.dtype, np.floating):
+    scores = scores.astype(np.float64)
+  if relevant.shape != scores.shape or scores.ndim != 2 or scores.shape[1] == 0:
+    raise ValueError(f"relevant {relevant.shape} and scores {scores.shape} must both be "
+                     "[B, C] with C >= 1")
   unknown = set(metric_names) - set(METRIC_NAMES)
   if unknown:
     raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {METRIC_NAMES}")
-  num_rows, num_columns = scores.shape
+  if not ks or min(ks) < 1:
+    raise ValueError(f"cutoffs must be positive, got {tuple(ks)}")
+  if np.isnan(scores).any():
+    raise ValueError("scores contain NaN; cannot rank")
+  num_columns = scores.shape[1]
   k_max = min(max(ks), num_columns)
-  adjusted = _break_ties_against_relevant(scores, relevant)
-  if k_max < num_columns:
-    top = np.argpartition(-adjusted, k_max - 1, axis=1)[:, :k_max]
-  else:
-    top = np.broadcast_to(np.arange(num_columns), (num_rows, num_columns))
-  top_scores = np.take_along_axis(adjusted, top, axis=1)
-  order = np.argsort(-top_scores, axis=1, kind="stable")
-  top = np.take_along_axis(top, order, axis=1)
-  hits = (np.take_along_axis(relevant, top, axis=1)
-          & np.isfinite(np.take_along_axis(adjusted, top, axis=1)))
-  num_relevant = relevant.sum(axis=1)
-  has_relevant = num_relevant > 0
-  discounts = _discounts(k_max)
+  hits = _pessimistic_top_hits(relevant, scores, k_max)
+  discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
   cumulative_dcg = np.cumsum(hits * discounts, axis=1)
   cumulative_hits = np.cumsum(hits, axis=1)
-  ideal = np.concatenate([[1.0], np.cumsum(discounts)])  # ideal[0] avoids 0/0
-
+  ideal_dcg = np.concatenate([[1.0], np.cumsum(discounts)])  # [0] avoids 0/0
+  num_relevant = np.count_nonzero(relevant, axis=1)
+  has_relevant = num_relevant > 0
   results = {}
   for k in ks:
     column = min(k, num_columns) - 1
-    cutoff = np.minimum(num_relevant, k)
-    values = {
-        "ndcg": cumulative_dcg[:, column] / ideal[np.minimum(cutoff, k_max)],
-        "recall": cumulative_hits[:, column] / np.maximum(cutoff, 1),
-        "hr": (cumulative_hits[:, column] > 0).astype(np.float64),
-    }
+    cutoff = np.minimum(num_relevant, min(k, num_columns))
     for name in metric_names:
-      results[f"{name}@{k}"] = np.where(has_relevant, values[name], np.nan)
+      if name == "ndcg":
+        values = cumulative_dcg[:, column] / ideal_dcg[cutoff]
+      elif name == "recall":
+        values = cumulative_hits[:, column] / np.maximum(cutoff, 1)
+      else:
+        values = (cumulative_hits[:, column] > 0).astype(np.float64)
+      results[f"{name}@{k}"] = np.where(has_relevant, values, np.nan)
   return results
 
 
-def ndcg_at_k(scores, relevant, k: int) -> np.ndarray:
-  return rank_metrics(scores, relevant, (k,), ("ndcg",))[f"ndcg@{k}"]
+def ndcg_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+  """NDCG@k per row [B] (NaN for rows without a relevant item)."""
+  return rank_metrics(relevant, scores, (k,), ("ndcg",))[f"ndcg@{k}"]
 
 
-def recall_at_k(scores, relevant, k: int) -> np.ndarray:
-  return rank_metrics(scores, relevant, (k,), ("recall",))[f"recall@{k}"]
+def recall_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+  """Recall@k per row [B]: hits / min(k, #relevant) (NaN without a relevant item)."""
+  return rank_metrics(relevant, scores, (k,), ("recall",))[f"recall@{k}"]
 
 
-def hit_rate_at_k(scores, relevant, k: int) -> np.ndarray:
-  return rank_metrics(scores, relevant, (k,), ("hr",))[f"hr@{k}"]
+def hit_rate_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+  """HR@k per row [B]: 1 if a relevant item is in the top k (NaN without one)."""
+  return rank_metrics(relevant, scores, (k,), ("hr",))[f"hr@{k}"]

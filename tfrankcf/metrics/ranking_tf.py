@@ -1,37 +1,48 @@
 """In-graph ranking metrics per row, for training targets (GuidedRec lists, RaCT's critic).
 
-`labels` are binary [B, L] floats and `scores` [B, L]; -inf scores are allowed
-(excluded items). Rows without a relevant item score 0 (a training target must
-be finite). Ties follow `tf.math.top_k` (lower index first), so these agree
-with `tfrankcf.metrics.ranking` whenever the scores of a row have no ties.
+`labels` are binary [B, L] (any value > 0 is relevant) and `scores` [B, L].
+Scores of -inf mark excluded items: they are never hits, as in
+`tfrankcf.metrics.ranking`. `k` is a Python int and may exceed L (then k = L).
+Rows without a relevant item score 0, not NaN: a training target must be
+finite. Ties follow `tf.math.top_k` (lower index first), so the values agree
+with the pessimistic numpy metrics whenever a row's finite scores have no
+ties. Everything is vectorised and works inside `tf.function`.
 """
 
 import tensorflow as tf
 
 
-def _top_k_gains(labels, scores, k: int):
+def _top_k_hits(labels: tf.Tensor, scores: tf.Tensor, k: int):
+  """Hits [B, k'] of the k' = min(k, L) best items and min(k', #relevant) [B]."""
   k = tf.minimum(k, tf.shape(scores)[1])
-  _, top = tf.math.top_k(scores, k=k, sorted=True)
-  gains = tf.gather(tf.cast(labels > 0, scores.dtype), top, batch_dims=1)
-  num_relevant = tf.reduce_sum(tf.cast(labels > 0, tf.int32), axis=1)
-  return gains, tf.minimum(num_relevant, k), k
+  values, top = tf.math.top_k(scores, k=k, sorted=True)
+  relevant = labels > 0
+  hits = tf.gather(relevant, top, batch_dims=1) & (values > float("-inf"))
+  num_relevant = tf.reduce_sum(tf.cast(relevant, tf.int32), axis=1)
+  return hits, tf.minimum(num_relevant, k), k
+
+
+def _metric_dtype(scores: tf.Tensor) -> tf.DType:
+  return tf.float64 if scores.dtype == tf.float64 else tf.float32
 
 
 def ndcg_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
   """NDCG@k [B]: binary gains, 1/log2(rank+1), ideal DCG over min(k, #relevant)."""
   scores = tf.convert_to_tensor(scores)
-  gains, cutoff, k = _top_k_gains(labels, scores, k)
-  ranks = tf.cast(tf.range(2, k + 2), scores.dtype)
-  discounts = tf.math.log(tf.constant(2.0, scores.dtype)) / tf.math.log(ranks)
-  dcg = tf.reduce_sum(gains * discounts, axis=1)
-  ideal = tf.gather(tf.concat([[1.0], tf.cumsum(discounts)], 0), cutoff)
-  return tf.where(cutoff > 0, dcg / ideal, tf.zeros_like(dcg))
+  dtype = _metric_dtype(scores)
+  hits, cutoff, k = _top_k_hits(tf.convert_to_tensor(labels), scores, k)
+  ranks = tf.cast(tf.range(2, k + 2), dtype)
+  discounts = tf.math.log(tf.constant(2.0, dtype)) / tf.math.log(ranks)
+  dcg = tf.reduce_sum(tf.cast(hits, dtype) * discounts, axis=1)
+  ideal_dcg = tf.gather(tf.concat([tf.ones([1], dtype), tf.cumsum(discounts)], 0), cutoff)
+  return tf.where(cutoff > 0, dcg / ideal_dcg, tf.zeros_like(dcg))
 
 
 def recall_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
   """Recall@k [B]: hits in the top k / min(k, #relevant)."""
   scores = tf.convert_to_tensor(scores)
-  gains, cutoff, _ = _top_k_gains(labels, scores, k)
-  hits = tf.reduce_sum(gains, axis=1)
-  return tf.where(cutoff > 0, hits / tf.cast(tf.maximum(cutoff, 1), scores.dtype),
-                  tf.zeros_like(hits))
+  dtype = _metric_dtype(scores)
+  hits, cutoff, _ = _top_k_hits(tf.convert_to_tensor(labels), scores, k)
+  num_hits = tf.reduce_sum(tf.cast(hits, dtype), axis=1)
+  return tf.where(cutoff > 0, num_hits / tf.cast(tf.maximum(cutoff, 1), dtype),
+                  tf.zeros_like(num_hits))

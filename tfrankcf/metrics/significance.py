@@ -1,47 +1,64 @@
-"""Paired significance tests: two methods on the same users, or on the same seeds."""
+"""Paired significance tests: two methods on the same users, or on the same seeds.
+
+Results are plain dicts of Python numbers (None where a value is undefined, e.g.
+a p-value from fewer than two pairs), ready for `json.dumps`.
+"""
+
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from scipy import stats
 
 
-def paired_test(a, b, confidence: float = 0.95) -> dict:
-  """Paired t-test and Wilcoxon signed-rank test of b - a (NaN pairs dropped).
+def _number(value) -> Optional[float]:
+  value = float(value)
+  return value if np.isfinite(value) else None
 
-  Returns JSON-ready numbers: n, the means, the mean difference with its
-  confidence interval, and both p-values (1.0 when the samples are identical).
+
+def paired_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> dict:
+  """Paired t-test and Wilcoxon signed-rank test of the difference b - a.
+
+  `a` and `b` are per-user (or per-seed) values of two methods on the same
+  units; pairs with a NaN on either side are dropped (users without targets).
+
+  Returns:
+    {"n", "dropped", "mean_a", "mean_b", "mean_difference", "confidence",
+    "ci_low", "ci_high" (t interval of the mean difference), "t_statistic",
+    "t_pvalue", "wilcoxon_pvalue"}. Identical samples give p = 1 and a
+    zero-width interval.
   """
   a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  if a.shape != b.shape:
-    raise ValueError(f"paired samples differ in shape: {a.shape} vs {b.shape}")
+  if a.shape != b.shape or a.ndim != 1:
+    raise ValueError(f"paired samples must be equal 1-D arrays: {a.shape} vs {b.shape}")
   keep = ~(np.isnan(a) | np.isnan(b))
   a, b = a[keep], b[keep]
-  diff = b - a
-  n = len(diff)
-  result = {"n": n, "mean_a": float(np.mean(a)) if n else float("nan"),
-            "mean_b": float(np.mean(b)) if n else float("nan"),
-            "mean_difference": float(np.mean(diff)) if n else float("nan")}
-  if n < 2 or np.allclose(diff, diff[0] if n else 0.0):
-    spread = 0.0 if n and np.allclose(diff, 0.0) else float("nan")
-    result.update(ci_low=result["mean_difference"] - spread,
-                  ci_high=result["mean_difference"] + spread,
-                  t_pvalue=1.0 if spread == 0.0 else float("nan"),
-                  wilcoxon_pvalue=1.0 if spread == 0.0 else float("nan"))
-    return result
-  standard_error = stats.sem(diff)
-  half_width = standard_error * stats.t.ppf(0.5 + confidence / 2, n - 1)
-  result.update(ci_low=float(np.mean(diff) - half_width),
-                ci_high=float(np.mean(diff) + half_width),
-                t_statistic=float(stats.ttest_rel(b, a).statistic),
-                t_pvalue=float(stats.ttest_rel(b, a).pvalue))
-  nonzero = diff[diff != 0]
-  result["wilcoxon_pvalue"] = (float(stats.wilcoxon(nonzero).pvalue)
-                               if len(nonzero) else 1.0)
+  difference = b - a
+  n = len(difference)
+  result = {"n": n, "dropped": int(np.sum(~keep)), "confidence": confidence,
+            "mean_a": _number(np.mean(a)) if n else None,
+            "mean_b": _number(np.mean(b)) if n else None,
+            "mean_difference": _number(np.mean(difference)) if n else None,
+            "ci_low": None, "ci_high": None, "t_statistic": None, "t_pvalue": None,
+            "wilcoxon_pvalue": None}
+  if n and not np.any(difference):
+    result.update(ci_low=0.0, ci_high=0.0, t_statistic=0.0, t_pvalue=1.0,
+                  wilcoxon_pvalue=1.0)
+  elif n >= 2:
+    t_test = stats.ttest_rel(b, a)
+    interval = t_test.confidence_interval(confidence_level=confidence)
+    result.update(ci_low=_number(interval.low), ci_high=_number(interval.high),
+                  t_statistic=_number(t_test.statistic), t_pvalue=_number(t_test.pvalue),
+                  wilcoxon_pvalue=_number(stats.wilcoxon(difference).pvalue))
   return result
 
 
-def paired_over_seeds(scores_a: dict, scores_b: dict) -> dict:
-  """`paired_test` of two {seed: value} maps over their common seeds."""
-  seeds = sorted(set(scores_a) & set(scores_b))
-  result = paired_test([scores_a[s] for s in seeds], [scores_b[s] for s in seeds])
-  result["seeds"] = seeds
+def paired_over_seeds(a: Mapping, b: Mapping,
+                      confidence: float = 0.95) -> dict:
+  """`paired_test` of two {seed: value} maps over their common seeds (listed in "seeds").
+
+  Seeds are the maps' keys: ints, or strings as read back from JSON.
+  """
+  seeds = sorted(set(a) & set(b))
+  result = paired_test([a[s] for s in seeds], [b[s] for s in seeds], confidence)
+  result["seeds"] = list(seeds)
   return result

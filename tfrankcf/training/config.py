@@ -26,7 +26,7 @@ class RunConfig:
   eval_every: int = 1
   eval_batch_size: int = 1000
   positive_threshold: float | None = None
-  heldout_users: float = 0.1
+  heldout_users: float | None = None
   num_negatives: int = 99
   params: dict = dataclasses.field(default_factory=dict)
 

@@ -31,8 +31,9 @@ flags.DEFINE_integer("eval_batch_size", 1000, "Users per evaluation batch.")
 flags.DEFINE_float("positive_threshold", None,
                    "strong: ratings >= this are positives (default: the dataset's, "
                    "4 for MovieLens/Netflix; every row for files without a rating).")
-flags.DEFINE_float("heldout_users", 0.1,
-                   "strong: validation (and again test) users, a count or a fraction.")
+flags.DEFINE_float("heldout_users", None,
+                   "strong: validation (and again test) users, a count or a fraction "
+                   "(default: the papers' counts for ml20m/netflix/msd, else 0.1).")
 flags.DEFINE_integer("num_negatives", 99, "loo_sampled: sampled negatives per held-out item.")
 
 FLAGS = flags.FLAGS
@@ -49,3 +50,54 @@ def run_config(method: str, params: dict | None = None) -> RunConfig:
       positive_threshold=FLAGS.positive_threshold,
       heldout_users=FLAGS.heldout_users, num_negatives=FLAGS.num_negatives,
       params=dict(params or {}))
+
+
+def define_actor_flags() -> None:
+  """Flags of the autoencoder actors (Mult-VAE, Mult-DAE, MF, WARP), shared by binaries."""
+  from tfrankcf.backbones.autoencoders import ACTORS  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_enum("actor", "vae", list(ACTORS), "Autoencoder actor (RaCT Table 2).")
+  flags.DEFINE_float("beta_max", 0.2, "Cap of the KL weight (0.2 ML-20M/Netflix, 0.1 MSD).")
+  flags.DEFINE_integer("anneal_steps", 200_000,
+                       "KL weight = min(batch / anneal_steps, beta_max), per batch (code).")
+  flags.DEFINE_integer("anneal_epochs", 0,
+                       "If > 0: KL weight = beta_max * min(1, epoch / anneal_epochs) "
+                       "(the paper's epoch schedule) instead.")
+  flags.DEFINE_integer("dae_hidden", 200, "Mult-DAE hidden units (200 vae_cf, 600 RaCT F.4).")
+  flags.DEFINE_float("actor_learning_rate", 1e-3, "Adam learning rate of the actor.")
+
+
+def actor_params(actor: str | None = None) -> dict:
+  """The actor flags as `RunConfig.params` entries (`actor` overrides --actor)."""
+  actor = actor or FLAGS.actor
+  params = {"actor": actor, "beta_max": FLAGS.beta_max, "anneal_steps": FLAGS.anneal_steps,
+            "anneal_epochs": FLAGS.anneal_epochs,
+            "actor_learning_rate": FLAGS.actor_learning_rate}
+  if actor == "dae":
+    params["dae_hidden"] = FLAGS.dae_hidden
+  return params
+
+
+def define_mf_flags() -> None:
+  """Flags of MF-BPR (and APR on top of it): the authors' AMF.py defaults."""
+  from tfrankcf.losses.pairwise import REDUCTIONS  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_integer("embedding_dim", 64, "Embedding size K.")
+  flags.DEFINE_float("learning_rate", 0.05, "Adagrad learning rate.")
+  flags.DEFINE_float("l2", 0.0, "L2 weight on the batch's embedding rows (original `reg`).")
+  flags.DEFINE_enum("loss_reduction", "sum", list(REDUCTIONS),
+                    "Batch reduction of the BPR losses (the original sums).")
+  flags.DEFINE_bool("drop_remainder", True,
+                    "Drop each epoch's last incomplete batch (original).")
+  flags.DEFINE_list("robustness_eps", ["0.5", "1", "2"],
+                    "Perturbation norms of the robustness study (empty: no study).")
+  flags.DEFINE_integer("robustness_max_batches", None,
+                       "Cap on the study's training triplets, in batches of 4096 "
+                       "(default all).")
+
+
+def mf_params() -> dict:
+  """The MF-BPR flags as `RunConfig.params` entries."""
+  params = {name: FLAGS[name].value for name in (
+      "embedding_dim", "learning_rate", "l2", "loss_reduction", "drop_remainder",
+      "robustness_max_batches")}
+  params["robustness_eps"] = [float(v) for v in FLAGS.robustness_eps]
+  return params

@@ -24,6 +24,7 @@ from tfrankcf.protocols.split import Split
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.results import environment, write_json, write_per_user
 
+DEFAULT_HELDOUT_USERS = 0.1  # strong: 10% validation and 10% test users
 EASE_L2_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
 
@@ -43,8 +44,12 @@ def load_run_split(config: RunConfig) -> Split:
     threshold = config.positive_threshold
     if threshold is None:
       threshold = loaded.positive_threshold
-    options.update(positive_threshold=threshold, heldout_users=config.heldout_users)
-    options.update(loaded.strong_options)
+    heldout = config.heldout_users
+    if heldout is None:
+      heldout = (loaded.spec.heldout_users if loaded.spec and loaded.spec.heldout_users
+                 else DEFAULT_HELDOUT_USERS)
+    options.update(positive_threshold=threshold, heldout_users=heldout,
+                   **loaded.strong_options)
   cache_dir = os.path.join(config.data_dir or datasets.default_data_dir(), "splits")
   return make_split(config.protocol, loaded.interactions, config.seed,
                     test_interactions=loaded.test_interactions,
