@@ -59,7 +59,7 @@ def test_negatives_are_uniform_over_non_items():
   dense = np.zeros((1, 6), np.float32)
   dense[0, [0, 2, 3]] = 1.0  # non-items 1, 4, 5
   triplets = Triplets(sp.csr_matrix(dense))
-  negatives = triplets.sample_negatives(tf.zeros([6000], tf.int64),
+  negatives = triplets.negatives.sample(tf.zeros([6000], tf.int64),
                                         tf.constant([0, 1], tf.int64)).numpy()
   counts = np.bincount(negatives, minlength=6)
   assert counts[[0, 2, 3]].sum() == 0

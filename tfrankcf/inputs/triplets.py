@@ -4,10 +4,8 @@ An epoch visits every training pair (u, i) of the csr matrix once, in an order
 drawn from (seed, epoch), cut into batches of 512 (the APR code; it drops the
 remainder, which `drop_remainder` mirrors by default). Each positive gets one
 negative j drawn uniformly among the items u has NOT interacted with in
-training, by exact vectorised rejection inside the tf.data graph: every
-example draws a uniform item, the ones that hit a training item of their user
-draw again, until none does. Membership is one `tf.searchsorted` in the sorted
-keys u * M + i of the training pairs. All draws are stateless in (seed, epoch,
+training, by exact vectorised rejection inside the tf.data graph
+(`tfrankcf.inputs.negatives`). All draws are stateless in (seed, epoch,
 batch index, round), so an epoch is the same whatever the parallelism and a
 resumed run repeats it exactly.
 """
@@ -16,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tfrankcf.errors import InputError
+from tfrankcf.inputs.negatives import NegativeSampler, training_csr
 
 DEFAULT_BATCH_SIZE = 512  # APR code
 
@@ -30,24 +28,15 @@ class Triplets:
 
   def __init__(self, matrix: sp.csr_matrix, batch_size: int = DEFAULT_BATCH_SIZE,
                seed: int = 0, drop_remainder: bool = True, shuffle: bool = True):
-    matrix = sp.csr_matrix(matrix, copy=True)
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
+    self.negatives = NegativeSampler(matrix)
+    matrix = training_csr(matrix)
     self.num_users, self.num_items = matrix.shape
-    if matrix.nnz == 0:
-      raise InputError("the training matrix has no interactions to sample triplets from")
-    counts = np.diff(matrix.indptr)
-    full = np.flatnonzero(counts >= self.num_items)
-    if full.size:
-      raise InputError(f"user {full[0]} has interacted with all {self.num_items} items; "
-                       "no negative item can be sampled for them")
-    self.users = np.repeat(np.arange(self.num_users, dtype=np.int64), counts)
+    self.users = np.repeat(np.arange(self.num_users, dtype=np.int64), np.diff(matrix.indptr))
     self.items = matrix.indices.astype(np.int64)
     self.batch_size = int(batch_size)
     self.seed = int(seed)
     self.drop_remainder = drop_remainder
     self.shuffle = shuffle
-    self._keys = tf.constant(self.users * self.num_items + self.items)  # sorted
 
   @property
   def num_pairs(self) -> int:
@@ -72,39 +61,6 @@ class Triplets:
     rng = np.random.default_rng([self.seed, int(epoch)])
     return rng.permutation(self.num_pairs).astype(np.int64)
 
-  def is_training_pair(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-    """Whether each (users[b], items[b]) is a training interaction, bool [B]."""
-    keys = users * self.num_items + items
-    position = tf.searchsorted(self._keys, keys)
-    position = tf.minimum(position, tf.size(self._keys, out_type=position.dtype) - 1)
-    return tf.equal(tf.gather(self._keys, position), keys)
-
-  def sample_negatives(self, users: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """One item [B] per user, uniform over the user's non-training items.
-
-    Args:
-      users: int64 [B].
-      seed: stateless seed [2]; round r of the rejection uses fold_in(seed, r).
-    """
-    shape = tf.shape(users)
-
-    def draw(round_index):
-      return tf.random.stateless_uniform(
-          shape, seed=tf.random.experimental.stateless_fold_in(seed, round_index),
-          minval=0, maxval=self.num_items, dtype=tf.int64)
-
-    def rejected(_, negatives):
-      return tf.reduce_any(self.is_training_pair(users, negatives))
-
-    def redraw(round_index, negatives):
-      round_index += 1
-      hit = self.is_training_pair(users, negatives)
-      return round_index, tf.where(hit, draw(round_index), negatives)
-
-    start = tf.constant(0, tf.int64)
-    _, negatives = tf.while_loop(rejected, redraw, (start, draw(start)))
-    return negatives
-
   def dataset(self, epoch: int = 0) -> tf.data.Dataset:
     order = self.order(epoch)
     users, items = self.users[order], self.items[order]
@@ -122,7 +78,7 @@ class Triplets:
       users, positives = pair
       seed = tf.random.experimental.stateless_fold_in(epoch_seed, batch_index)
       return {"user_index": users, "positive": positives,
-              "negative": self.sample_negatives(users, seed)}
+              "negative": self.negatives.sample(users, seed)}
 
     return batches.enumerate().map(with_negatives, num_parallel_calls=tf.data.AUTOTUNE,
                                    deterministic=True).prefetch(tf.data.AUTOTUNE)

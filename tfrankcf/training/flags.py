@@ -35,6 +35,9 @@ flags.DEFINE_float("heldout_users", None,
                    "strong: validation (and again test) users, a count or a fraction "
                    "(default: the papers' counts for ml20m/netflix/msd, else 0.1).")
 flags.DEFINE_integer("num_negatives", 99, "loo_sampled: sampled negatives per held-out item.")
+flags.DEFINE_integer("embedding_dim", None,
+                     "Embedding size of ID-based models (default: 64 MF-BPR/APR; GraphRec "
+                     "20, paper App. B: 20 ml100k, 45 ml1m, 10 movietweetings).")
 
 FLAGS = flags.FLAGS
 
@@ -77,11 +80,17 @@ def actor_params(actor: str | None = None) -> dict:
   return params
 
 
+MF_LEARNING_RATE = 0.05  # AMF.py: Adagrad 0.05
+MF_EMBEDDING_DIM = 64  # AMF.py
+GRAPHREC_EMBEDDING_DIM = 20  # GuidedRec App. B, ML-100K
+
+
 def define_mf_flags() -> None:
   """Flags of MF-BPR (and APR on top of it): the authors' AMF.py defaults."""
   from tfrankcf.losses.pairwise import REDUCTIONS  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_integer("embedding_dim", 64, "Embedding size K.")
-  flags.DEFINE_float("learning_rate", 0.05, "Adagrad learning rate.")
+  flags.DEFINE_float("learning_rate", None,
+                     "Learning rate (default: Adagrad 0.05 for MF-BPR/APR, Adam 1e-3 for a "
+                     "--backbone).")
   flags.DEFINE_float("l2", 0.0, "L2 weight on the batch's embedding rows (original `reg`).")
   flags.DEFINE_enum("loss_reduction", "sum", list(REDUCTIONS),
                     "Batch reduction of the BPR losses (the original sums).")
@@ -97,7 +106,33 @@ def define_mf_flags() -> None:
 def mf_params() -> dict:
   """The MF-BPR flags as `RunConfig.params` entries."""
   params = {name: FLAGS[name].value for name in (
-      "embedding_dim", "learning_rate", "l2", "loss_reduction", "drop_remainder",
-      "robustness_max_batches")}
+      "l2", "loss_reduction", "drop_remainder", "robustness_max_batches")}
+  params["embedding_dim"] = FLAGS.embedding_dim or MF_EMBEDDING_DIM
+  params["learning_rate"] = FLAGS.learning_rate or MF_LEARNING_RATE
   params["robustness_eps"] = [float(v) for v in FLAGS.robustness_eps]
   return params
+
+
+def define_backbone_flags() -> None:
+  """Flags of the pairwise backbones (GraphRec, NeuMF) and their list-wise batches."""
+  flags.DEFINE_enum("backbone", None, ["graphrec", "neumf"],
+                    "Pairwise backbone scoring (user, item) pairs.")
+  flags.DEFINE_bool("graph_features", False,
+                    "GraphRec with the normalised adjacency rows and degree as features "
+                    "(paper) instead of one-hot ids only (the authors' ml100k script).")
+  flags.DEFINE_list("neumf_layers", ["16", "16", "8", "8"],
+                    "NeuMF MLP embedding size then layers (App. B: 16,16,8,8 ml100k/MVT; "
+                    "64,64,32,16 ml1m).")
+  flags.DEFINE_integer("gmf_dim", 8, "NeuMF GMF factors.")
+  flags.DEFINE_integer("list_size", 10, "Items per sampled list (half positives).")
+  flags.DEFINE_integer("batches_per_epoch", 0,
+                       "List-wise batches per epoch (0: interactions / positives per batch).")
+
+
+def backbone_params() -> dict:
+  """The backbone flags as `RunConfig.params` entries (`BackboneConfig` fields)."""
+  return {"backbone": FLAGS.backbone or "graphrec",
+          "embedding_dim": FLAGS.embedding_dim or GRAPHREC_EMBEDDING_DIM,
+          "graph_features": FLAGS.graph_features, "gmf_dim": FLAGS.gmf_dim,
+          "mlp_layers": [int(v) for v in FLAGS.neumf_layers],
+          "list_size": FLAGS.list_size, "batches_per_epoch": FLAGS.batches_per_epoch}

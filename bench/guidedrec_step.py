@@ -1,0 +1,117 @@
+"""Benchmark: GuidedRec's training step vs the log-loss step, and every TF-Ranking loss's step.
+
+  python bench/guidedrec_step.py [--steps 200] [--output bench/results/guidedrec_step.json]
+
+On ML-100K (943 x 1682, every rating a positive, as the GuidedRec data), with
+the GuidedRec ML-100K code's backbone (GraphRec on one-hot ids, d = 20) and
+batch (25 lists x 10 items = 250 pairs), it measures the median time of a
+compiled `train_step` (batches pre-sampled, so the sampler is not timed):
+
+* GuidedRec (Algorithm 1: log-loss step, true NDCG, surrogate step, NDCG step)
+  against the log-loss step of the same backbone (`Supervised`, contrib-AdamW
+  1e-5 as the log-loss script). Target: ratio <= 1.5 (the original code: 2.85x
+  on this machine; paper Table 6: 3.95x);
+* pairs per second of `Supervised` with each loss of `tfrankcf.losses.ranking`;
+* the same for GraphRec with graph features.
+
+All models take turns in rounds so they see the same background load.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import tensorflow as tf
+
+from tfrankcf.inputs.listwise import ListwiseSampler
+from tfrankcf.losses import ranking
+from tfrankcf.methods.guidedrec import GuidedRec, GuidedRecConfig
+from tfrankcf.methods.supervised import Supervised, SupervisedConfig
+from tfrankcf.training.results import write_json
+
+ML100K = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ml-100k",
+                      "u.data")
+ROUNDS = 5
+
+
+def ml100k_matrix() -> sp.csr_matrix:
+  frame = pd.read_csv(ML100K, sep="\t", names=["user", "item", "rating", "ts"])
+  users = frame.user.to_numpy() - 1
+  items = frame.item.to_numpy() - 1
+  return sp.csr_matrix((np.ones(len(frame), np.float32), (users, items)),
+                       shape=(users.max() + 1, items.max() + 1))
+
+
+def models(matrix: sp.csr_matrix, graph_features: bool, with_losses: bool) -> dict:
+  backbone = {"graph_features": graph_features}
+  built = {"guidedrec": GuidedRec(matrix, GuidedRecConfig(**backbone), seed=0),
+           "logloss": Supervised(matrix, SupervisedConfig(loss="logloss", weight_decay=1e-5,
+                                                          **backbone), seed=0)}
+  if with_losses:
+    for name in ranking.LOSSES:
+      if name != "logloss":
+        built[name] = Supervised(matrix, SupervisedConfig(loss=name, **backbone), seed=0)
+  for model in built.values():
+    model.compile(optimizer=getattr(model, "ranking_optimizer", None)
+                  or model.logloss_optimizer)
+  return built
+
+
+def step_times(matrix: sp.csr_matrix, steps: int, graph_features: bool,
+               with_losses: bool) -> dict:
+  """Median ms per train_step and pairs per second of each model, interleaved in rounds."""
+  sampler = ListwiseSampler(matrix, seed=0)
+  batches = list(sampler(0).take(steps))
+  pairs = sampler.lists_per_batch * sampler.list_size
+  step_fns = {}
+  built = models(matrix, graph_features, with_losses)
+  for name, model in built.items():
+    step_fns[name] = tf.function(model.train_step)
+    step_fns[name](batches[0])  # trace
+  seconds = {name: [] for name in built}
+  for _ in range(ROUNDS):
+    for name, step in step_fns.items():
+      start = time.perf_counter()
+      for batch in batches:
+        logs = step(batch)
+      logs["loss"].numpy()  # wait for the last step
+      seconds[name].append(time.perf_counter() - start)
+  result = {name: {"ms_per_step": 1000 * statistics.median(values) / steps,
+                   "pairs_per_second": steps * pairs / statistics.median(values),
+                   "lists_per_second": steps * sampler.lists_per_batch / statistics.median(values)}
+            for name, values in seconds.items()}
+  result["guidedrec_over_logloss_step"] = (result["guidedrec"]["ms_per_step"]
+                                           / result["logloss"]["ms_per_step"])
+  return result
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--steps", type=int, default=200)
+  parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results",
+                                                       "guidedrec_step.json"))
+  args = parser.parse_args()
+  matrix = ml100k_matrix()
+  result = {
+      "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                      "cpus": os.cpu_count()},
+      "dataset": "ml-100k u.data (all ratings positive)", "shape": list(matrix.shape),
+      "lists_per_batch": 25, "list_size": 10, "steps_per_round": args.steps,
+      "rounds": ROUNDS,
+      "one_hot": step_times(matrix, args.steps, graph_features=False,
+                            with_losses=True),
+      "graph_features": step_times(matrix, args.steps, graph_features=True,
+                                   with_losses=False),
+  }
+  write_json(args.output, result)
+  print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+  main()

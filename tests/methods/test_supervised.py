@@ -1,0 +1,73 @@
+"""Supervised: backbone + one ranking loss on list-wise batches."""
+
+import types
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+
+from tfrankcf.errors import InputError
+from tfrankcf.inputs.listwise import ListwiseSampler
+from tfrankcf.losses import ranking
+from tfrankcf.methods.supervised import (AdamW, Supervised, SupervisedConfig,
+                                         build_supervised, config_from_params)
+
+
+def _matrix():
+  rng = np.random.default_rng(0)
+  return sp.csr_matrix((rng.random((20, 30)) < 0.25).astype(np.float32))
+
+
+@pytest.mark.parametrize("backbone,loss", [("graphrec", "listmle"), ("neumf", "logloss"),
+                                           ("graphrec", "gumbel_approx_ndcg")])
+def test_losses_are_the_factory_loss_and_a_step_trains_the_backbone(backbone, loss):
+  matrix = _matrix()
+  model = Supervised(matrix, SupervisedConfig(backbone=backbone, loss=loss, lists_per_batch=4,
+                                              graph_features=True), seed=1)
+  model.compile(optimizer=model.ranking_optimizer)
+  batch = next(iter(ListwiseSampler(matrix, lists_per_batch=4, seed=0)(0)))
+  seed = tf.random.experimental.stateless_fold_in(tf.constant([1, 1], tf.int64),
+                                                  tf.constant(0, tf.int64))
+  expected = ranking.get(loss)(batch["labels"], model.logits(batch), seed=seed)
+  np.testing.assert_allclose(model.compute_example_losses(batch), expected, rtol=1e-6)
+  before = [v.numpy() for v in model.backbone.trainable_variables]
+  logs = model.train_step(batch)
+  np.testing.assert_allclose(logs["loss"], np.mean(expected), rtol=1e-5)
+  changed = [not np.array_equal(b, v.numpy())
+             for b, v in zip(before, model.backbone.trainable_variables)]
+  assert all(changed)
+
+
+def test_contrib_adamw_decay_is_not_scaled_by_the_learning_rate():
+  variable = tf.Variable([2.0])
+  optimizer = AdamW(learning_rate=0.5, weight_decay=0.1)
+  optimizer.apply_gradients([(tf.constant([0.0]), variable)])
+  np.testing.assert_allclose(variable.numpy(), [2.0 - 0.1 * 2.0], rtol=1e-6)
+
+
+def test_config_from_params_and_errors():
+  config = config_from_params(SupervisedConfig, {"loss": "softmax", "other": 1}, batch_size=250)
+  assert config.lists_per_batch == 25 and config.loss == "softmax"
+  with pytest.raises(InputError, match="multiple of the list size"):
+    config_from_params(SupervisedConfig, {}, batch_size=255)
+  with pytest.raises(InputError, match="valid losses"):
+    SupervisedConfig(loss="hinge")
+  with pytest.raises(InputError, match="valid backbones"):
+    SupervisedConfig(backbone="bert")
+
+
+def test_builder_scores_candidates_like_the_full_catalogue():
+  matrix = _matrix()
+  split = types.SimpleNamespace(train=matrix, num_items=30)
+  config = types.SimpleNamespace(params={"loss": "approx_ndcg", "backbone": "neumf"},
+                                 batch_size=40, seed=3)
+  trainable = build_supervised(split, config)
+  model = trainable.model
+  assert model.config.lists_per_batch == 4
+  assert trainable.examples_per_epoch == trainable.dataset_fn.batches_per_epoch * 4
+  users = np.array([0, 5])
+  full = model.score(users, matrix[users])
+  items = np.array([[1, 2, 3], [9, 8, 7]])
+  np.testing.assert_allclose(model.score(users, matrix[users], items),
+                             np.take_along_axis(full, items, 1), rtol=1e-5)

@@ -1,0 +1,188 @@
+"""Per-list ranking losses of labels and logits [B, L]: log loss and the TF-Ranking losses.
+
+Every loss is called as `loss(labels, logits, seed=None)` and returns one loss
+per list, [B] (reduction NONE): the caller reduces, e.g. with
+`tf.nn.compute_average_loss` (mean over the global batch of lists). Labels
+are graded relevance (binary in CF); negative labels mark padding, as in
+TF-Ranking. Lists of any length L work (GuidedRec's 10, sampled lists of 100
+for autoencoders).
+
+The list's loss is what TF-Ranking's Keras losses return per list with
+reduction NONE, i.e. `losses * weights` of `losses_impl`:
+
+* listwise losses (`softmax`, `listmle`, `approx_ndcg`, `neural_sort`): the
+  list's loss times its TF-Ranking weight (softmax: the sum of the labels;
+  approx_ndcg and neural_sort: 0 for lists without a relevant item);
+* `pairwise_logistic`: the SUM over the pairs with l_i > l_j of
+  log(1 + exp(-(s_i - s_j))) (TF-Ranking's Keras loss keeps them as [B, L, L];
+  its SUM_OVER_BATCH_SIZE therefore divides by B*L*L where the mean here
+  divides by B);
+* `gumbel_approx_ndcg`: the mean over `sample_size` Gumbel samples of the
+  sampled lists' ApproxNDCG losses;
+* `logloss`: the SUM over the list's items of the sigmoid cross-entropy.
+
+With binary labels and a fixed number of positives per list (the list-wise
+sampler) these are the TF-Ranking V1 `make_loss_fn` values the GuidedRec
+baselines used, up to a constant factor per loss, which Adam ignores.
+
+Stochastic losses take a stateless seed [2] per call (e.g. fold_in(run seed,
+step)), so a run, and a resumed run, is reproducible: `gumbel_approx_ndcg`
+draws its Gumbel noise from it, and `listmle` breaks ties between equal labels
+(TF-Ranking does it randomly) with it. NeuralSort exists only in TF-Ranking's
+V1 API; it is wrapped here from `losses_impl` (tfr 0.5.5, pinned).
+"""
+
+import tensorflow as tf
+from tensorflow_ranking.python import losses_impl
+
+from tfrankcf.errors import InputError
+
+_EPSILON = 1e-20
+
+
+class ListLoss:
+  """A loss per list [B] of `labels`, `logits` [B, L]."""
+
+  name = ""
+  stochastic = False
+
+  def __call__(self, labels: tf.Tensor, logits: tf.Tensor,
+               seed: tf.Tensor | None = None) -> tf.Tensor:
+    labels = tf.cast(labels, tf.float32)
+    logits = tf.cast(logits, tf.float32)
+    if self.stochastic and seed is None:
+      raise ValueError(f"the '{self.name}' loss is stochastic: pass a seed [2]")
+    return self.per_list(labels, logits, seed)
+
+  def per_list(self, labels, logits, seed) -> tf.Tensor:
+    raise NotImplementedError
+
+
+class LogLoss(ListLoss):
+  """Pointwise sigmoid cross-entropy with logits, summed over the list's valid items."""
+
+  name = "logloss"
+
+  def per_list(self, labels, logits, seed):
+    del seed
+    valid = labels >= 0
+    losses = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.where(valid, labels, 0.0), logits=logits)
+    return tf.reduce_sum(tf.where(valid, losses, 0.0), axis=1)
+
+
+class TFRankingLoss(ListLoss):
+  """A `losses_impl` loss: per list, the sum of its `losses * weights`."""
+
+  def __init__(self, impl, rescale_logits: bool = True):
+    self._impl = impl
+    # SoftmaxLoss.compute_unreduced_loss divides by the temperature itself.
+    self._rescale_logits = rescale_logits
+
+  def per_list(self, labels, logits, seed):
+    del seed
+    return self._weighted(labels, logits)
+
+  def _weighted(self, labels, logits):
+    if self._rescale_logits:
+      logits = self._impl.get_logits(logits)
+    losses, weights = self._impl.compute_unreduced_loss(labels, logits)
+    weighted = tf.broadcast_to(losses * weights, tf.shape(losses))
+    return tf.reduce_sum(tf.reshape(weighted, [tf.shape(labels)[0], -1]), axis=1)
+
+
+class Softmax(TFRankingLoss):
+  name = "softmax"
+
+  def __init__(self, temperature: float = 1.0):
+    super().__init__(losses_impl.SoftmaxLoss(self.name, temperature=temperature),
+                     rescale_logits=False)
+
+
+class PairwiseLogistic(TFRankingLoss):
+  name = "pairwise_logistic"
+
+  def __init__(self, temperature: float = 1.0):
+    super().__init__(losses_impl.PairwiseLogisticLoss(self.name, temperature=temperature))
+
+
+class ApproxNDCG(TFRankingLoss):
+  name = "approx_ndcg"
+
+  def __init__(self, temperature: float = 0.1):  # TF-Ranking's default
+    super().__init__(losses_impl.ApproxNDCGLoss(self.name, temperature=temperature))
+
+
+class NeuralSort(TFRankingLoss):
+  """Cross-entropy between the NeuralSort permutation matrices of labels and logits."""
+
+  name = "neural_sort"
+
+  def __init__(self, temperature: float = 1.0):
+    super().__init__(losses_impl.NeuralSortCrossEntropyLoss(self.name,
+                                                            temperature=temperature))
+
+
+class ListMLE(TFRankingLoss):
+  """ListMLE; ties between equal labels are broken by a stateless draw from `seed`.
+
+  The list is ordered by label (descending), ties in a uniformly random order,
+  and handed to TF-Ranking as strictly decreasing labels in that order (ListMLE
+  uses labels only to order the list), so TF-Ranking's own stateful tie
+  shuffle has nothing left to shuffle.
+  """
+
+  name = "listmle"
+  stochastic = True
+
+  def __init__(self):
+    super().__init__(losses_impl.ListMLELoss(self.name))
+
+  def per_list(self, labels, logits, seed):
+    shuffle = tf.argsort(tf.random.stateless_uniform(tf.shape(labels), seed), axis=1)
+    by_label = tf.argsort(tf.gather(labels, shuffle, batch_dims=1), axis=1,
+                          direction="DESCENDING", stable=True)
+    order = tf.gather(shuffle, by_label, batch_dims=1)
+    position = tf.argsort(order, axis=1)  # inverse permutation
+    list_size = tf.cast(tf.shape(labels)[1], tf.float32)
+    strict = tf.where(labels >= 0, list_size - tf.cast(position, tf.float32), -1.0)
+    return self._weighted(strict, logits)
+
+
+class GumbelApproxNDCG(ApproxNDCG):
+  """ApproxNDCG of `sample_size` Gumbel-perturbed copies of each list, averaged per list.
+
+  The sampling is TF-Ranking's `GumbelSampler` (log softmax of (logits + g) /
+  gumbel_temperature, padding at log 1e-20) with g drawn statelessly from `seed`.
+  """
+
+  name = "gumbel_approx_ndcg"
+  stochastic = True
+
+  def __init__(self, temperature: float = 0.1, sample_size: int = 8,
+               gumbel_temperature: float = 1.0):
+    super().__init__(temperature)
+    self.sample_size = int(sample_size)
+    self.gumbel_temperature = float(gumbel_temperature)
+
+  def per_list(self, labels, logits, seed):
+    batch_size, list_size = tf.unstack(tf.shape(labels))
+    uniform = tf.random.stateless_uniform([batch_size, self.sample_size, list_size], seed)
+    gumbel = -tf.math.log(-tf.math.log(uniform + _EPSILON) + _EPSILON)
+    valid = tf.repeat(labels >= 0, self.sample_size, axis=0)
+    sampled = tf.reshape(logits[:, tf.newaxis] + gumbel, [-1, list_size])
+    sampled = tf.where(valid, sampled / self.gumbel_temperature, tf.math.log(_EPSILON))
+    sampled = tf.math.log(tf.nn.softmax(sampled) + _EPSILON)
+    losses = self._weighted(tf.repeat(labels, self.sample_size, axis=0), sampled)
+    return tf.reduce_mean(tf.reshape(losses, [batch_size, self.sample_size]), axis=1)
+
+
+LOSSES = {loss.name: loss for loss in (LogLoss, ListMLE, ApproxNDCG, GumbelApproxNDCG,
+                                      NeuralSort, Softmax, PairwiseLogistic)}
+
+
+def get(name: str, **options) -> ListLoss:
+  """The loss called `name` (one of `LOSSES`), built with `options`."""
+  if name not in LOSSES:
+    raise InputError(f"unknown loss '{name}'; valid losses: {', '.join(LOSSES)}")
+  return LOSSES[name](**options)
