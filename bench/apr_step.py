@@ -24,10 +24,10 @@ import statistics
 import time
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import tensorflow as tf
 
+from tfrankcf import datasets
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.methods.apr import APR, APRConfig
 from tfrankcf.methods.bpr import BPR, BPRConfig
@@ -35,17 +35,9 @@ from tfrankcf.metrics import evaluate
 from tfrankcf.protocols.split import EvalSet
 from tfrankcf.training.results import write_json
 
-ML100K = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ml-100k",
-                      "u.data")
-ROUNDS = 5
-
-
 def ml100k_matrix() -> sp.csr_matrix:
-  frame = pd.read_csv(ML100K, sep="\t", names=["user", "item", "rating", "ts"])
-  users = frame.user.to_numpy() - 1
-  items = frame.item.to_numpy() - 1
-  return sp.csr_matrix((np.ones(len(frame), np.float32), (users, items)),
-                       shape=(users.max() + 1, items.max() + 1))
+  """The embedded MovieLens 100K, every rating a positive."""
+  return datasets.load_dataset("ml100k").interactions.to_csr()
 
 
 def synthetic_matrix(num_users: int, num_items: int, per_user: int, seed: int = 0):

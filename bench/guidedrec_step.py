@@ -25,27 +25,19 @@ import statistics
 import time
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import tensorflow as tf
 
+from tfrankcf import datasets
 from tfrankcf.inputs.listwise import ListwiseSampler
 from tfrankcf.losses import ranking
 from tfrankcf.methods.guidedrec import GuidedRec, GuidedRecConfig
 from tfrankcf.methods.supervised import Supervised, SupervisedConfig
 from tfrankcf.training.results import write_json
 
-ML100K = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ml-100k",
-                      "u.data")
-ROUNDS = 5
-
-
 def ml100k_matrix() -> sp.csr_matrix:
-  frame = pd.read_csv(ML100K, sep="\t", names=["user", "item", "rating", "ts"])
-  users = frame.user.to_numpy() - 1
-  items = frame.item.to_numpy() - 1
-  return sp.csr_matrix((np.ones(len(frame), np.float32), (users, items)),
-                       shape=(users.max() + 1, items.max() + 1))
+  """The embedded MovieLens 100K, every rating a positive."""
+  return datasets.load_dataset("ml100k").interactions.to_csr()
 
 
 def models(matrix: sp.csr_matrix, graph_features: bool, with_losses: bool) -> dict:
