@@ -81,3 +81,14 @@ def test_large_model_trains_with_row_sparse_gradients():
   model.bpr_step(batch)
   changed = np.flatnonzero(np.any(model.mf.user_embeddings.numpy() != before, axis=1))
   assert set(changed) <= set(np.arange(512) * 7)
+
+
+def test_id_based_scoring_skips_histories_and_refuses_unseen_users():
+  from tfrankcf.errors import InputError  # pylint: disable=g-import-not-at-top
+  model = BPR(4, 6, BPRConfig(embedding_dim=3), seed=0)
+  history = sp.csr_matrix((2, 6), dtype=np.float32)
+  scores = model.score(np.array([0, 3]), history)
+  np.testing.assert_allclose(scores, model.mf.all_item_scores(tf.constant([0, 3])).numpy(),
+                             rtol=1e-6)
+  with pytest.raises(InputError, match="unseen in training"):
+    model.score(np.array([0, -1]), history)

@@ -21,9 +21,18 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from tfrankcf.errors import InputError
+
 
 class Model(tf.keras.Model):
-  """Base of every trainable method: a scorer plus a training schedule."""
+  """Base of every trainable method: a scorer plus a training schedule.
+
+  `uses_history`: whether scoring reads the users' histories (autoencoders)
+  or only their ids (MF, GraphRec, NeuMF); ID-based models get an empty
+  history and cannot score users unseen in training.
+  """
+
+  uses_history = True
 
   def __init__(self, num_items: int, **kwargs):
     super().__init__(**kwargs)
@@ -56,8 +65,16 @@ class Model(tf.keras.Model):
   def score(self, user_index: np.ndarray, history: sp.csr_matrix,
             items: np.ndarray | None = None) -> np.ndarray:
     """Numpy-facing scorer used by `tfrankcf.metrics.evaluate`."""
-    user_index = tf.constant(np.asarray(user_index, np.int64))
-    dense = tf.constant(history.toarray().astype(np.float32, copy=False))
+    user_index = np.asarray(user_index, np.int64)
+    if self.uses_history:
+      dense = tf.constant(history.toarray().astype(np.float32, copy=False))
+    else:
+      if np.any(user_index < 0):
+        raise InputError(
+            f"{type(self).__name__} scores users by their id and cannot rank users unseen "
+            "in training (protocol 'strong'); use loo_sampled, loo_full or given")
+      dense = tf.zeros([len(user_index), 0])
+    user_index = tf.constant(user_index)
     if items is None:
       return self._score_full(user_index, dense).numpy()
     return self._score_candidates(user_index, dense,

@@ -80,6 +80,8 @@ class BPR(base.Model):
     self.accuracy_tracker = tf.keras.metrics.Mean(name="accuracy")
 
   # -- scoring ---------------------------------------------------------------
+  uses_history = False
+
   def predict_scores(self, user_index, history):
     del history  # MF scores from the user's embedding
     return self.mf.all_item_scores(user_index)

@@ -38,7 +38,7 @@ import tensorflow as tf
 from tfrankcf.errors import InputError
 from tfrankcf.losses.pairwise import REDUCTIONS, reduce_pairwise_loss
 from tfrankcf.methods.supervised import (AdamW, BackboneConfig, PairwiseModel,
-                                         config_from_params, sampler_for)
+                                         build_listwise)
 from tfrankcf.methods.surrogate import ARCHITECTURES, SurrogateNDCG
 from tfrankcf.metrics.ranking_tf import ndcg_at_k
 
@@ -243,14 +243,5 @@ class GuidedRec(PairwiseModel):
 
 
 def build_guidedrec(split, config):
-  """`Trainable` for `train_guidedrec`: run params = `GuidedRecConfig` fields.
-
-  `config.batch_size` (pairs, e.g. 250) sets B_L = batch_size / list_size.
-  """
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  model_config = config_from_params(GuidedRecConfig, config.params, config.batch_size)
-  model = GuidedRec(split.train, model_config, seed=config.seed)
-  model.compile(optimizer=model.logloss_optimizer)
-  sampler = sampler_for(split, model_config, config.seed)
-  return Trainable(model=model, dataset_fn=sampler,
-                   examples_per_epoch=sampler.examples_per_epoch)
+  """`Trainable` for `train_guidedrec`: run params = `GuidedRecConfig` fields."""
+  return build_listwise(split, config, GuidedRec, GuidedRecConfig, "logloss_optimizer")

@@ -169,6 +169,8 @@ class PairwiseModel(base.Model):
     sample = tf.zeros([1, 1], tf.int64)
     self.backbone(sample[:, 0], sample)  # creates the variables
 
+  uses_history = False
+
   def predict_scores(self, user_index, history):
     del history  # ID-based
     return self.backbone.all_item_scores(user_index)
@@ -211,12 +213,22 @@ def config_from_params(config_class, params: dict, batch_size: int = 0):
   return config
 
 
-def build_supervised(split, config):
-  """`Trainable` for `train_baseline --method=listwise --loss=...`: run params = `SupervisedConfig`."""
+def build_listwise(split, config, model_class, config_class, optimizer: str):
+  """`Trainable` of a pairwise-backbone method trained on list-wise batches.
+
+  Run params are `config_class` fields; `config.batch_size` (pairs, e.g. 250)
+  sets B_L = batch_size / list_size. `optimizer` names the model attribute
+  handed to `compile` (every optimiser attribute is checkpointed anyway).
+  """
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  model_config = config_from_params(SupervisedConfig, config.params, config.batch_size)
-  model = Supervised(split.train, model_config, seed=config.seed)
-  model.compile(optimizer=model.ranking_optimizer)
+  model_config = config_from_params(config_class, config.params, config.batch_size)
+  model = model_class(split.train, model_config, seed=config.seed)
+  model.compile(optimizer=getattr(model, optimizer))
   sampler = sampler_for(split, model_config, config.seed)
   return Trainable(model=model, dataset_fn=sampler,
                    examples_per_epoch=sampler.examples_per_epoch)
+
+
+def build_supervised(split, config):
+  """`Trainable` for `train_baseline --backbone=... --loss=...`: run params = `SupervisedConfig`."""
+  return build_listwise(split, config, Supervised, SupervisedConfig, "ranking_optimizer")

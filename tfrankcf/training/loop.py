@@ -14,6 +14,7 @@
 * finally restores the best weights and evaluates the test users.
 """
 
+import json
 import logging
 import math
 import os
@@ -26,6 +27,7 @@ import tensorflow as tf
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols.split import Split
 from tfrankcf.protocols.reporting import Reporting
+from tfrankcf.training.results import write_json
 
 
 class TrainingDiverged(RuntimeError):
@@ -101,7 +103,6 @@ def train_and_evaluate(
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)
     if os.path.exists(history_path):
-      import json  # pylint: disable=g-import-not-at-top
       with open(history_path) as f:
         history = json.load(f)
     logging.info("Resumed from %s at epoch %d", manager.latest_checkpoint,
@@ -146,7 +147,6 @@ def train_and_evaluate(
                            seconds))
     epoch_counter.assign(epoch + 1)
     manager.save(checkpoint_number=epoch + 1)
-    from tfrankcf.training.results import write_json  # pylint: disable=g-import-not-at-top
     write_json(history_path, history)
     if on_epoch_end is not None:
       on_epoch_end(epoch, entry)
