@@ -15,10 +15,13 @@ from tfrankcf.protocols.split import EvalSet
 M = 15
 
 
-def _rows():
+def _matrix():
   rng = np.random.default_rng(0)
-  matrix = sp.csr_matrix((rng.random((30, M)) < 0.4).astype(np.float32))
-  return UserRows(matrix, batch_size=10, seed=0)
+  return sp.csr_matrix((rng.random((30, M)) < 0.4).astype(np.float32))
+
+
+def _rows():
+  return UserRows(_matrix(), batch_size=10, seed=0)
 
 
 def _model(init_seed=0, num_items=M, **config):
@@ -39,8 +42,11 @@ def _changed(before, variables):
 
 
 def _train_epoch(model, rows, epoch):
+  """One epoch as the trainer runs it."""
   model.epoch.assign(epoch)
-  return model.fit(rows(epoch), verbose=0).history
+  dataset = rows(epoch)
+  model.prepare_epoch(epoch, dataset)
+  return model.fit(dataset, verbose=0).history
 
 
 def _critic_dense(model):
@@ -73,6 +79,7 @@ def test_stage1_moves_actor_and_normalisation_statistics_only():
 def test_stage2_moves_only_the_critic():
   model, rows = _model(), _rows()
   _train_epoch(model, rows, 0)
+  model.prepare_epoch(2, rows(2))  # the stage boundary's refit, checked below
   actor, critic, stats = (_values(model.actor.trainable_variables),
                           _values(_critic_dense(model)), _values(_normalizer(model)))
   logs = _train_epoch(model, rows, 2)
@@ -92,6 +99,7 @@ def test_stage3_actor_step_moves_only_the_actor(sequential):
   assert not any(_changed(critic, _critic_dense(model)))
   # ac lr 0: only the critic step moves.
   model = _model(ac_learning_rate=0.0, sequential=sequential)
+  model.prepare_epoch(4, rows(4))
   actor, critic = _values(model.actor.trainable_variables), _values(_critic_dense(model))
   stats = _values(_normalizer(model))
   _train_epoch(model, rows, 4)
@@ -183,3 +191,35 @@ def test_critic_correlation_on_an_eval_set():
   assert result["correlation_users"] == int((np.diff(targets.indptr) > 0).sum())
   assert -1 <= result["critic_pearson_ndcg@100"] <= 1
   assert -1 <= result["nll_pearson_ndcg@100"] <= 1
+
+
+def test_stage2_refits_the_critic_statistics_once_on_the_frozen_actor():
+  rows = _rows()
+  model = _model()
+  for epoch in range(2):
+    _train_epoch(model, rows, epoch)
+  assert not bool(model.statistics_refit.numpy())
+  actor_before = _values(model.actor.variables)
+  model.prepare_epoch(2, rows(2))
+  assert not any(_changed(actor_before, model.actor.variables))
+  mean = model.critic.normalizer.moving_mean.numpy()
+  variance = model.critic.normalizer.moving_variance.numpy()
+  # features: nll, held-out count, observed count; the counts add up to the row sizes
+  np.testing.assert_allclose(mean[1] + mean[2], _matrix().sum() / rows.num_users,
+                             rtol=1e-5)
+  assert mean[0] > 1.0 and np.all(variance > 0)
+  assert bool(model.statistics_refit.numpy())
+  model.prepare_epoch(3, rows(3))  # once per run
+  np.testing.assert_array_equal(model.critic.normalizer.moving_mean.numpy(), mean)
+
+
+def test_moving_statistics_are_the_codes_behaviour():
+  rows = _rows()
+  model = _model(critic_statistics="moving")
+  for epoch in range(2):
+    _train_epoch(model, rows, epoch)
+  before = model.critic.normalizer.moving_mean.numpy().copy()
+  _train_epoch(model, rows, 2)
+  np.testing.assert_array_equal(model.critic.normalizer.moving_mean.numpy(), before)
+  with pytest.raises(InputError, match="unknown critic statistics"):
+    RaCTConfig(critic_statistics="exact")

@@ -81,6 +81,15 @@ class Model(tf.keras.Model):
                                   tf.constant(np.asarray(items, np.int64))).numpy()
 
   # -- training --------------------------------------------------------------
+  def prepare_epoch(self, epoch: int, dataset: tf.data.Dataset) -> None:
+    """Called by the trainer before epoch `epoch` trains on `dataset`.
+
+    A no-op here; a schedule that must compute something over the data at a
+    stage boundary (RaCT's critic input statistics) overrides it. It must be
+    deterministic in (seed, epoch) so that a resumed run repeats it.
+    """
+    del epoch, dataset
+
   def compute_example_losses(self, batch, training: bool = True) -> tf.Tensor:
     """Per-example losses [B] of one batch (single-optimiser methods)."""
     raise NotImplementedError

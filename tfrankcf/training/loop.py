@@ -72,7 +72,8 @@ def train_and_evaluate(
   Args:
     model: a compiled `tfrankcf.methods.base.Model` (its optimisers must be
       attributes of the model or set by `compile`, so they are checkpointed).
-      If it has an `epoch` variable, it is assigned before every epoch.
+      If it has an `epoch` variable, it is assigned before every epoch, and
+      its `prepare_epoch(epoch, dataset)` (if any) runs before the epoch trains.
     dataset_fn: epoch -> that epoch's `tf.data.Dataset` of training batches;
       deterministic in (run seed, epoch).
     split: the run's split; validation users choose the epoch.
@@ -115,8 +116,10 @@ def train_and_evaluate(
     if hasattr(model, "epoch") and isinstance(model.epoch, tf.Variable):
       model.epoch.assign(epoch)
     start = time.perf_counter()
-    fit = model.fit(dataset_fn(epoch), epochs=epoch + 1, initial_epoch=epoch,
-                    verbose=0)
+    dataset = dataset_fn(epoch)
+    if hasattr(model, "prepare_epoch"):
+      model.prepare_epoch(epoch, dataset)
+    fit = model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
     seconds = time.perf_counter() - start
     train_seconds += seconds
     logs = {k: float(v[-1]) for k, v in fit.history.items()}
