@@ -105,3 +105,31 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
   assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-2")
   with open(tmp_path / "checkpoints" / "history.json") as f:
     assert len(json.load(f)) == 2
+
+
+def test_milestone_keeps_the_best_model_so_far_and_is_compared(tmp_path):
+  split = _split()
+  reporting = REPORTING["loo_sampled"]
+  outcome = train_and_evaluate(_model(split), _dataset_fn(split), split, reporting,
+                               str(tmp_path / "a"), epochs=4, milestones={"early": 2})
+  early = outcome["milestones"]["early"]
+  first_two = outcome["history"][:2]
+  best = max(first_two, key=lambda h: h["valid"]["ndcg@10"])
+  assert early["epochs"] == 2 and early["best_epoch"] == best["epoch"]
+  assert early["metrics"]["valid"]["ndcg@10"] == pytest.approx(best["valid"]["ndcg@10"])
+  gain = early["paired_test"]["ndcg@10"]
+  assert gain["mean_difference"] == pytest.approx(
+      outcome["metrics"]["test"]["ndcg@10"] - early["metrics"]["test"]["ndcg@10"], abs=1e-9)
+  assert set(outcome["per_user"]) == {"valid", "test", "early.valid", "early.test"}
+  # keeping the milestone does not disturb training, and survives a resume
+  plain = train_and_evaluate(_model(split), _dataset_fn(split), split, reporting,
+                             str(tmp_path / "b"), epochs=4)
+  for part in ("valid", "test"):
+    assert outcome["metrics"][part] == pytest.approx(plain["metrics"][part])
+  train_and_evaluate(_model(split), _dataset_fn(split), split, reporting,
+                     str(tmp_path / "c"), epochs=3, milestones={"early": 2})
+  resumed = train_and_evaluate(_model(split), _dataset_fn(split), split, reporting,
+                               str(tmp_path / "c"), epochs=4, milestones={"early": 2})
+  for part in ("valid", "test"):
+    assert resumed["milestones"]["early"]["metrics"][part] == pytest.approx(
+        early["metrics"][part])

@@ -355,7 +355,8 @@ def build_ract(split, config):
 
   The run's `epochs` should equal actor_epochs + critic_epochs + ac_epochs.
   The Trainable's report adds the critic's and the NLL's correlation with the
-  true metric on the validation users.
+  true metric on the validation users; its "pretrained" milestone reports the
+  best actor of stage 1 and the paired test of the final model against it.
   """
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
   params = dict(config.params)
@@ -370,4 +371,4 @@ def build_ract(split, config):
         run_split.valid, batch_size=config.eval_batch_size)}
 
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
-                   report=report)
+                   report=report, milestones={"pretrained": model.config.actor_epochs})

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrankcf.metrics import evaluate
+from tfrankcf.metrics.significance import paired_test
 from tfrankcf.protocols.split import Split
 from tfrankcf.protocols.reporting import Reporting
 from tfrankcf.training.results import write_json
@@ -66,6 +67,7 @@ def train_and_evaluate(
     examples_per_epoch: int | None = None,
     extra_checkpoint_objects: dict | None = None,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    milestones: dict | None = None,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -82,10 +84,17 @@ def train_and_evaluate(
     examples_per_epoch: for `timing.examples_per_second`.
     extra_checkpoint_objects: more trackables to checkpoint (e.g. samplers).
     on_epoch_end: called with (epoch, history entry) after each epoch.
+    milestones: {name: epochs}: after that many epochs, keep the best model
+      so far (e.g. RaCT's pre-trained actor after stage 1). It is evaluated at
+      the end like the final model, and the final model's per-user test
+      metrics are compared with it by a paired test.
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
-    `history`, `timing`, `best_epoch`, and `per_user` test/valid arrays.
+    `history`, `timing`, `best_epoch`, `per_user` ({"valid", "test"} and
+    "<milestone>.valid", "<milestone>.test" evaluation results) and, with
+    milestones, `milestones` ({name: {"epochs", "best_epoch", "metrics",
+    "paired_test"}}; paired_test: final minus milestone, per test metric).
   """
   best = _BestTracker()
   epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -101,6 +110,19 @@ def train_and_evaluate(
 
   history: list = []
   history_path = os.path.join(output_dir, "checkpoints", "history.json")
+  milestones = {name: at for name, at in (milestones or {}).items() if 0 < at < epochs}
+
+  def milestone_path(name):
+    return os.path.join(output_dir, "milestones", name, "weights")
+
+  def keep_milestone(name):
+    """Writes the best model so far to the milestone; training state unchanged."""
+    if int(best.epoch.numpy()) >= 0:
+      best_checkpoint.read(best_path).expect_partial()
+    best_checkpoint.write(milestone_path(name))
+    write_json(milestone_path(name) + ".json", {"best_epoch": int(best.epoch.numpy()) + 1})
+    checkpoint.restore(manager.latest_checkpoint)
+
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)
     if os.path.exists(history_path):
@@ -151,23 +173,47 @@ def train_and_evaluate(
     epoch_counter.assign(epoch + 1)
     manager.save(checkpoint_number=epoch + 1)
     write_json(history_path, history)
+    for name, at in milestones.items():
+      if epoch + 1 == at:
+        keep_milestone(name)
     if on_epoch_end is not None:
       on_epoch_end(epoch, entry)
   writer.flush()
 
+  def evaluate_both():
+    return tuple(evaluate(model, eval_set, ks=reporting.ks, metric_names=reporting.names,
+                          batch_size=eval_batch_size)
+                 for eval_set in (split.valid, split.test))
+
+  milestone_results, per_user = {}, {}
+  for name, at in milestones.items():
+    if not os.path.exists(milestone_path(name) + ".json"):
+      continue
+    best_checkpoint.read(milestone_path(name)).expect_partial()
+    with open(milestone_path(name) + ".json") as f:
+      kept = json.load(f)
+    valid_kept, test_kept = evaluate_both()
+    per_user[f"{name}.valid"], per_user[f"{name}.test"] = valid_kept, test_kept
+    milestone_results[name] = {"epochs": at, "best_epoch": kept["best_epoch"],
+                               "metrics": {"valid": valid_kept.means,
+                                           "test": test_kept.means}}
   if int(best.epoch.numpy()) >= 0:
     best_checkpoint.read(best_path).expect_partial()
-  valid_result = evaluate(model, split.valid, ks=reporting.ks,
-                          metric_names=reporting.names, batch_size=eval_batch_size)
-  test_result = evaluate(model, split.test, ks=reporting.ks,
-                         metric_names=reporting.names, batch_size=eval_batch_size)
+  valid_result, test_result = evaluate_both()
+  per_user.update(valid=valid_result, test=test_result)
+  for name, result in milestone_results.items():
+    kept = per_user[f"{name}.test"].per_user
+    result["paired_test"] = {key: paired_test(kept[key], test_result.per_user[key])
+                             for key in test_result.per_user}
   epochs_run = max(len(history), 1)
   timing = {"train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / epochs_run}
   if examples_per_epoch:
     timing["examples_per_second"] = (examples_per_epoch * epochs_run /
                                      max(train_seconds, 1e-9))
-  return {"metrics": {"valid": valid_result.means, "test": test_result.means},
-          "best_epoch": int(best.epoch.numpy()) + 1,
-          "history": history, "timing": timing,
-          "per_user": {"valid": valid_result, "test": test_result}}
+  outcome = {"metrics": {"valid": valid_result.means, "test": test_result.means},
+             "best_epoch": int(best.epoch.numpy()) + 1,
+             "history": history, "timing": timing, "per_user": per_user}
+  if milestone_results:
+    outcome["milestones"] = milestone_results
+  return outcome

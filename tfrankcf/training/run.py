@@ -127,7 +127,7 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
   }
   arrays = {}
   for part, result in per_user.items():
-    arrays[f"{part}.user_index"] = getattr(split, part).user_index
+    arrays[f"{part}.user_index"] = getattr(split, part.rsplit(".", 1)[-1]).user_index
     for key, values in result.per_user.items():
       arrays[f"{part}.{key}"] = values
   write_per_user(os.path.join(output_dir, "per_user.npz"), arrays)
@@ -156,12 +156,16 @@ class Trainable:
     examples_per_epoch: for `timing.examples_per_second`.
     report: optional (model, split) -> dict of extra results (e.g. the RaCT
       critic's correlation), called with the best weights restored.
+    milestones: optional {name: epochs}: the best model after that many
+      epochs is also reported and compared with the final one (e.g. RaCT's
+      and CF-SFL's pre-trained actor, "pretrained": actor_epochs).
   """
 
   model: object
   dataset_fn: object
   examples_per_epoch: int | None = None
   report: object = None
+  milestones: dict | None = None
 
 
 def run_trainable(config: RunConfig, build) -> dict:
@@ -177,7 +181,7 @@ def run_trainable(config: RunConfig, build) -> dict:
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
       config.resolved_output_dir(), epochs=config.epochs, eval_every=config.eval_every,
       eval_batch_size=config.eval_batch_size,
-      examples_per_epoch=trainable.examples_per_epoch)
+      examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones)
   if trainable.report is not None:
     outcome.update(trainable.report(trainable.model, split))
   return write_run(config, split, outcome)
