@@ -37,5 +37,8 @@ def test_binary_trains_and_writes_results(tmp_path, binary):
   assert os.listdir(tmp_path / "out" / "checkpoints")
   if binary == "train_ract":
     assert "critic_pearson_ndcg@100" in results["critic_correlation"]
+    pretrained = results["milestones"]["pretrained"]
+    assert pretrained["epochs"] == 1
+    assert "wilcoxon_pvalue" in pretrained["paired_test"]["ndcg@100"]
   if binary == "train_apr":
     assert set(results["robustness"]) >= {"clean", "adversarial", "random"}

@@ -28,6 +28,7 @@ class RunConfig:
   positive_threshold: float | None = None
   heldout_users: float | None = None
   num_negatives: int = 99
+  steps_per_execution: int = 1
   params: dict = dataclasses.field(default_factory=dict)
 
   def resolved_output_dir(self) -> str:

@@ -28,6 +28,9 @@ flags.DEFINE_string("sep", None, "Column separator of an interactions file (defa
 flags.DEFINE_string("test_file", None, "A fixed test split for a file dataset (protocol 'given').")
 flags.DEFINE_integer("eval_every", 1, "Evaluate on validation users every N epochs.")
 flags.DEFINE_integer("eval_batch_size", 1000, "Users per evaluation batch.")
+flags.DEFINE_integer("steps_per_execution", 1,
+                     "Training steps per tf.function call (Keras compile): larger values "
+                     "cut per-step Python overhead for small models; same results.")
 flags.DEFINE_float("positive_threshold", None,
                    "strong: ratings >= this are positives (default: the dataset's, "
                    "4 for MovieLens/Netflix; every row for files without a rating).")
@@ -52,7 +55,7 @@ def run_config(method: str, params: dict | None = None) -> RunConfig:
       eval_batch_size=FLAGS.eval_batch_size,
       positive_threshold=FLAGS.positive_threshold,
       heldout_users=FLAGS.heldout_users, num_negatives=FLAGS.num_negatives,
-      params=dict(params or {}))
+      steps_per_execution=FLAGS.steps_per_execution, params=dict(params or {}))
 
 
 def define_actor_flags() -> None:

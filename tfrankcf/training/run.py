@@ -177,6 +177,9 @@ def run_trainable(config: RunConfig, build) -> dict:
   split = load_run_split(config)
   seed_everything(config.seed)
   trainable = build(split, config)
+  if config.steps_per_execution > 1:
+    model = trainable.model
+    model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution)
   outcome = train_and_evaluate(
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
       config.resolved_output_dir(), epochs=config.epochs, eval_every=config.eval_every,
