@@ -4,17 +4,24 @@ r"""Trains and evaluates a baseline on one split; writes <output_dir>/results.js
   train_baseline --method=itempop --dataset=/path/ratings.csv --protocol=strong
   train_baseline --method=vae --protocol=strong --epochs=100
   train_baseline --backbone=graphrec --loss=listmle --epochs=44
+  train_baseline --method=vae --loss=approx_ndcg --candidates=all --protocol=strong
 
 Closed-form baselines (itempop, ease) ignore --epochs and --batch_size; EASE
 chooses its L2 weight on the validation users. The autoencoder actors (vae,
-dae, mf, warp) and MF-BPR (bpr) train with their own objective; a pairwise
-backbone (--backbone=graphrec|neumf) trains with one --loss on sampled lists
-(log loss or a TF-Ranking loss). Trained methods choose the epoch on
-validation users.
+dae, mf, warp) and MF-BPR (bpr) train with their own objective; an autoencoder
+may swap its reconstruction term for a TF-Ranking --loss (on --list_size
+sampled items per user, or --candidates=all for approx_ndcg), keeping its
+dropout, KL term and annealing. A pairwise backbone (--backbone=graphrec|neumf)
+trains with one --loss on sampled lists (log loss or a TF-Ranking loss).
+Trained methods choose the epoch on validation users.
 """
 
 from absl import flags
 
+from tfrankcf.backbones.autoencoders import ACTORS
+from tfrankcf.backbones.likelihoods import CANDIDATES, LIST_LOSSES, get_reconstruction
+from tfrankcf.errors import InputError
+from tfrankcf.losses.ranking import LOSSES as BACKBONE_LOSSES
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
@@ -22,14 +29,23 @@ from tfrankcf.training import run
 CLOSED_FORM = ("itempop", "ease")
 AUTOENCODERS = ("vae", "dae", "mf", "warp")
 PAIRWISE = ("bpr", "listwise")
-LOSSES = ("logloss", "listmle", "approx_ndcg", "gumbel_approx_ndcg", "neural_sort",
-          "softmax", "pairwise_logistic")
+AUTOENCODER_LOSSES = ("multinomial",) + LIST_LOSSES
+BACKBONE_LOSS = "logloss"  # a --backbone's default
+AUTOENCODER_LIST_SIZE = 100
 
 flags.DEFINE_enum("method", "ease", list(CLOSED_FORM + AUTOENCODERS + PAIRWISE),
                   "Baseline to run ('listwise' = --backbone trained with --loss; "
                   "implied by --backbone).")
-flags.DEFINE_enum("loss", "logloss", list(LOSSES),
-                  "Loss of a --backbone on sampled lists (logloss or TF-Ranking's).")
+flags.DEFINE_enum("loss", None, list(dict.fromkeys(list(BACKBONE_LOSSES) +
+                                                   list(AUTOENCODER_LOSSES))),
+                  "Loss of a --backbone on sampled lists (default logloss; or TF-Ranking's), "
+                  "or reconstruction term of an autoencoder (default its own, multinomial "
+                  "for vae/dae; or a TF-Ranking loss).")
+flags.DEFINE_enum("candidates", "sampled", list(CANDIDATES),
+                  "Autoencoder --loss on sampled lists of --list_size items per user, or on "
+                  "all items (approx_ndcg only: the full-catalogue ApproxNDCG).")
+flags.DEFINE_float("memory_budget_mb", 1024.0,
+                   "--candidates=all: memory bound of the ApproxNDCG's chunks over items.")
 flags.DEFINE_float("weight_decay", 0.0,
                    "--backbone: decoupled weight decay per step (0: plain Adam, as the "
                    "GuidedRec code's TF-Ranking baselines).")
@@ -57,10 +73,15 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   if method == "listwise":
     from tfrankcf.methods.supervised import build_supervised
+    loss = FLAGS.loss or BACKBONE_LOSS
+    if loss not in BACKBONE_LOSSES or FLAGS.candidates != "sampled":
+      raise InputError(f"a --backbone trains on sampled lists with --loss in "
+                       f"{', '.join(BACKBONE_LOSSES)}; got --loss={loss} "
+                       f"--candidates={FLAGS.candidates}")
     params = common_flags.backbone_params()
-    params.update(loss=FLAGS.loss, learning_rate=FLAGS.learning_rate or 1e-3,
+    params.update(loss=loss, learning_rate=FLAGS.learning_rate or 1e-3,
                   weight_decay=FLAGS.weight_decay)
-    name = f"{params['backbone']}_{FLAGS.loss}"
+    name = f"{params['backbone']}_{loss}"
     run.run_trainable(common_flags.run_config(name, params), build_supervised)
     return
   if method == "bpr":
@@ -68,8 +89,26 @@ def main(argv):
     run.run_trainable(common_flags.run_config(method, common_flags.mf_params()), build_bpr)
     return
   from tfrankcf.methods.autoencoder import build_autoencoder
-  run.run_trainable(common_flags.run_config(method, common_flags.actor_params(method)),
-                    build_autoencoder)
+  name, params = autoencoder_run(method)
+  run.run_trainable(common_flags.run_config(name, params), build_autoencoder)
+
+
+def autoencoder_run(method: str) -> tuple[str, dict]:
+  """Run name and params of an autoencoder, its --loss checked before any data is read."""
+  params = common_flags.actor_params(method)
+  loss = FLAGS.loss or ACTORS[method].reconstruction
+  if loss not in AUTOENCODER_LOSSES and loss != ACTORS[method].reconstruction:
+    raise InputError(f"--loss={loss} is not an autoencoder term; choose from "
+                     f"{', '.join(AUTOENCODER_LOSSES)}")
+  options = {"candidates": FLAGS.candidates,
+             "list_size": FLAGS.list_size or AUTOENCODER_LIST_SIZE,
+             "memory_budget_mb": FLAGS.memory_budget_mb}
+  get_reconstruction(loss, **options)  # InputError for a bad combination
+  if loss == ACTORS[method].reconstruction:
+    return method, params
+  params.update(reconstruction=loss, **options)
+  suffix = "_all" if FLAGS.candidates == "all" else ""
+  return f"{method}_{loss}{suffix}", params
 
 
 def entry_point():

@@ -36,7 +36,10 @@ def test_binary_trains_and_writes_results(tmp_path, binary):
     assert all(0.0 <= v <= 1.0 for v in results["metrics"][part].values())
   assert os.listdir(tmp_path / "out" / "checkpoints")
   if binary == "train_ract":
-    assert "critic_pearson_ndcg@100" in results["critic_correlation"]
+    final = results["diagnostics"]["final"]  # the trained critic of the last epoch
+    assert -1 <= final["critic_pearson_ndcg@100"] <= 1
+    assert "nll_pearson_ndcg@100" in results["history"][-1]["diagnostics"]
+    assert results["history"][0].get("diagnostics") == {}  # stage 1: no critic yet
     pretrained = results["milestones"]["pretrained"]
     assert pretrained["epochs"] == 1
     assert "wilcoxon_pvalue" in pretrained["paired_test"]["ndcg@100"]

@@ -106,3 +106,31 @@ def test_binary_writes_results_and_prints_summary(tmp_path):
   assert "hr@100" in result.stdout and "results:" in result.stdout
   with open(tmp_path / "out" / "results.json") as f:
     assert json.load(f)["protocol"] == "loo_full"
+
+
+def test_vae_with_a_tf_ranking_loss_writes_results(tmp_path):
+  result = _binary(tmp_path, "--method=vae", "--loss=listmle", "--protocol=strong",
+                   "--epochs=1", "--list_size=20")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(tmp_path / "out" / "results.json") as f:
+    results = json.load(f)
+  assert results["method"] == "vae_listmle"
+  params = results["config"]["params"]
+  assert (params["reconstruction"], params["candidates"], params["list_size"]) == (
+      "listmle", "sampled", 20)
+  assert 0.0 <= results["metrics"]["test"]["ndcg@100"] <= 1.0
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--method=vae", "--loss=logloss"], "--loss=logloss is not an autoencoder term"),
+    (["--method=dae", "--loss=listmle", "--candidates=all"],
+     "candidates=all supports only approx_ndcg, not 'listmle'"),
+    (["--method=vae", "--candidates=all"], "not 'multinomial'"),
+    (["--backbone=graphrec", "--loss=multinomial"], "a --backbone trains on sampled lists"),
+])
+def test_bad_loss_combinations_are_one_line_errors(tmp_path, args, expected):
+  result = _binary(tmp_path, "--protocol=strong", *args)
+  assert result.returncode == 2
+  error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+  assert len(error_lines) == 1 and expected in error_lines[0]
+  assert not os.path.exists(tmp_path / "out" / "results.json")

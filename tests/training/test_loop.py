@@ -68,12 +68,15 @@ def _model(split, **kwargs):
 
 def test_trains_selects_on_validation_and_reports_test(tmp_path):
   split = _split()
+  calls = []
   outcome = train_and_evaluate(_model(split), _dataset_fn(split), split,
                                REPORTING["loo_sampled"], str(tmp_path), epochs=4,
-                               examples_per_epoch=2 * split.train.nnz)
+                               eval_every=2, examples_per_epoch=2 * split.train.nnz,
+                               diagnostics=lambda: {"calls": float(len(calls.append(1) or calls))})
   history = outcome["history"]
   assert [h["epoch"] for h in history] == [1, 2, 3, 4]
-  best = max(history, key=lambda h: h["valid"]["ndcg@10"])
+  assert [h.get("diagnostics") for h in history] == [None, {"calls": 1.0}, None, {"calls": 2.0}]
+  best = max((h for h in history if "valid" in h), key=lambda h: h["valid"]["ndcg@10"])
   assert outcome["best_epoch"] == best["epoch"]
   assert outcome["metrics"]["valid"]["ndcg@10"] == pytest.approx(best["valid"]["ndcg@10"])
   assert history[-1]["loss"] < history[0]["loss"]

@@ -36,7 +36,11 @@ class ActorConfig:
       single tanh hidden layer is its latent layer).
     variational: Gaussian posterior (mean, log-variance heads, KL term) or a
       point estimate.
-    reconstruction: name in `tfrankcf.backbones.likelihoods.RECONSTRUCTIONS`.
+    reconstruction: name in `tfrankcf.backbones.likelihoods.RECONSTRUCTIONS`
+      or `LIST_LOSSES` (a TF-Ranking loss).
+    candidates: a list loss's items, "sampled" lists or "all" (ApproxNDCG only).
+    list_size: items per sampled list of a list loss.
+    memory_budget_mb: memory bound of the full-catalogue ApproxNDCG.
     l2: coefficient of sum(kernel^2) added to the batch-mean loss.
     keep_prob: probability of keeping an input item in training.
     bias_stddev: std of the truncated-normal bias initialiser (0: zeros).
@@ -54,6 +58,9 @@ class ActorConfig:
   latent_activation: str | None = None
   variational: bool = True
   reconstruction: str = "multinomial"
+  candidates: str = "sampled"
+  list_size: int = 100
+  memory_budget_mb: float = 1024.0
   l2: float = 0.0
   keep_prob: float = 0.5
   bias_stddev: float = 0.001
@@ -111,7 +118,9 @@ class Autoencoder(tf.keras.Model):
     self.num_items = int(num_items)
     self.config = config
     self.input_width = int(input_width or num_items)
-    self.reconstruction = reconstruction or get_reconstruction(config.reconstruction)
+    self.reconstruction = reconstruction or get_reconstruction(
+        config.reconstruction, candidates=config.candidates, list_size=config.list_size,
+        memory_budget_mb=config.memory_budget_mb)
 
     def dense(units, activation=None, name=None):
       bias = (tf.keras.initializers.TruncatedNormal(stddev=config.bias_stddev)
@@ -161,7 +170,7 @@ class Autoencoder(tf.keras.Model):
 
 
 def build_actor(name: str, num_items: int, input_width: int | None = None,
-                reconstruction: Reconstruction | None = None,
+                reconstruction: Reconstruction | str | None = None,
                 **overrides) -> Autoencoder:
   """The actor `name` of `ACTORS`, with any `ActorConfig` field overridden.
 
@@ -169,10 +178,12 @@ def build_actor(name: str, num_items: int, input_width: int | None = None,
     name: a key of `ACTORS`.
     num_items: output width M.
     input_width: encoder input width (default M).
-    reconstruction: a (labels, logits) -> [B] callable replacing the
-      configured term (e.g. a TF-Ranking loss on sampled lists).
+    reconstruction: the name of a term (the `ActorConfig` field), or a
+      (labels, logits) -> [B] callable replacing the configured term.
     **overrides: `ActorConfig` fields.
   """
+  if isinstance(reconstruction, str):
+    overrides["reconstruction"], reconstruction = reconstruction, None
   if name not in ACTORS:
     raise InputError(f"unknown actor '{name}' (choose from {', '.join(ACTORS)})")
   fields = {f.name for f in dataclasses.fields(ActorConfig)}

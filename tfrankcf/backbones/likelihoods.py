@@ -5,6 +5,13 @@ logits and returns one loss per user. The actor's training objective is the
 term plus its regulariser (KL or l2), and RaCT's critic reads the term as its
 "NLL" feature, so any term registered here, including a ranking loss, can
 drive both.
+
+Besides the likelihoods, every TF-Ranking loss of `tfrankcf.losses.ranking`
+but log loss is a term (`LIST_LOSSES`): on a sampled candidate list per user
+(`candidates="sampled"`, `SampledListLoss`) or, for ApproxNDCG only, on the
+whole catalogue row (`candidates="all"`, `FullCatalogueApproxNDCG`). A
+stochastic term (`term.stochastic`, the sampled lists) takes a third argument,
+a stateless seed [2]: `term(labels, logits, seed)`.
 """
 
 from typing import Callable
@@ -12,10 +19,13 @@ from typing import Callable
 import tensorflow as tf
 
 from tfrankcf.errors import InputError
+from tfrankcf.losses import ranking
+from tfrankcf.losses.full_catalogue import FullCatalogueApproxNDCG
 from tfrankcf.losses.lambdarank import lambdarank_loss
+from tfrankcf.losses.sampled_lists import SampledListLoss
 from tfrankcf.losses.warp import warp_loss
 
-Reconstruction = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+Reconstruction = Callable[..., tf.Tensor]
 
 
 def multinomial_nll(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -42,9 +52,38 @@ RECONSTRUCTIONS: dict[str, Reconstruction] = {
 }
 
 
-def get_reconstruction(name: str) -> Reconstruction:
-  """The registered term called `name`; InputError for an unknown name."""
-  if name not in RECONSTRUCTIONS:
-    raise InputError(f"unknown reconstruction loss '{name}' "
-                     f"(choose from {', '.join(sorted(RECONSTRUCTIONS))})")
-  return RECONSTRUCTIONS[name]
+# TF-Ranking losses usable as a term (log loss scores items independently:
+# it is no list loss, and the multinomial is the autoencoders' own pointwise term).
+LIST_LOSSES = tuple(name for name in ranking.LOSSES if name != "logloss")
+CANDIDATES = ("sampled", "all")
+FULL_CATALOGUE = ("approx_ndcg",)  # losses with a candidates="all" form
+
+
+def get_reconstruction(name: str, candidates: str = "sampled", list_size: int = 100,
+                       memory_budget_mb: float = 1024.0) -> Reconstruction:
+  """The term called `name`: a likelihood of `RECONSTRUCTIONS` or a `LIST_LOSSES` loss.
+
+  Args:
+    name: a key of `RECONSTRUCTIONS` or a name in `LIST_LOSSES`.
+    candidates: "sampled" (a list loss on `list_size` sampled items per user)
+      or "all" (the whole row; only the losses in `FULL_CATALOGUE`).
+    list_size: items per sampled list.
+    memory_budget_mb: memory bound of the full-catalogue ApproxNDCG's chunks.
+
+  Raises:
+    InputError: an unknown name or candidates, or candidates="all" with a loss
+      that has no full-catalogue form.
+  """
+  if name not in RECONSTRUCTIONS and name not in LIST_LOSSES:
+    raise InputError(f"unknown reconstruction loss '{name}' (choose from "
+                     f"{', '.join(sorted(RECONSTRUCTIONS) + list(LIST_LOSSES))})")
+  if candidates not in CANDIDATES:
+    raise InputError(f"unknown candidates '{candidates}' (choose from {', '.join(CANDIDATES)})")
+  if candidates == "all":
+    if name not in FULL_CATALOGUE:
+      raise InputError(f"candidates=all supports only {', '.join(FULL_CATALOGUE)}, not "
+                       f"'{name}'")
+    return FullCatalogueApproxNDCG(memory_budget_mb=memory_budget_mb)
+  if name in RECONSTRUCTIONS:
+    return RECONSTRUCTIONS[name]
+  return SampledListLoss(ranking.get(name), list_size)

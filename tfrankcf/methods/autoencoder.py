@@ -7,8 +7,12 @@ beta = min(step / anneal_steps, beta_max), step counting every batch of the
 run from 1 (or the paper's per-epoch schedule). The step counter, the epoch
 and the optimiser are model attributes, so a checkpoint resumes the schedule.
 
-All randomness of a batch (dropout mask, latent noise) is drawn statelessly
-from (seed, step): a resumed run repeats it exactly.
+The reconstruction term may be a TF-Ranking loss (`--loss`): on sampled
+candidate lists, drawn in the step, or the full-catalogue ApproxNDCG; the KL
+term, its annealing and the input dropout stay as they are.
+
+All randomness of a batch (dropout mask, latent noise, sampled lists) is drawn
+statelessly from (seed, step): a resumed run repeats it exactly.
 
 `build_autoencoder(split, config)` is the `train_baseline --method=vae|dae|mf|warp`
 entry point.
@@ -21,6 +25,8 @@ from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods import base
 
 DEFAULT_BATCH_SIZE = 500  # users per batch, Mult-VAE and RaCT
+# Streams of `noise_seed`: 0 dropout mask, 1 latent noise (2, 3: CF-SFL; 7: RaCT).
+_RECONSTRUCTION_STREAM = 4  # a stochastic reconstruction term's draws
 
 
 class AutoencoderModel(base.Model):
@@ -72,12 +78,19 @@ class AutoencoderModel(base.Model):
     return self.forward(history)[0]
 
   # -- training --------------------------------------------------------------
+  def reconstruction_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """The actor's reconstruction term [B]; a stochastic one draws from this step's seed."""
+    reconstruction = self.actor.reconstruction
+    if getattr(reconstruction, "stochastic", False):
+      return reconstruction(labels, logits, seed=self.noise_seed(_RECONSTRUCTION_STREAM))
+    return reconstruction(labels, logits)
+
   def actor_mle_step(self, history: tf.Tensor, mask: tf.Tensor):
     """One optimiser step on the actor's own objective; returns (nll [B], logits)."""
     beta = self.beta()
     with tf.GradientTape() as tape:
       logits, kl = self.forward(history, mask, training=True)
-      nll = self.actor.reconstruction(history, logits)
+      nll = self.reconstruction_loss(history, logits)
       loss = tf.nn.compute_average_loss(nll + beta * kl)
       loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
     variables = self.actor.trainable_variables
@@ -99,19 +112,22 @@ class AutoencoderModel(base.Model):
 
 
 ACTOR_PARAMS = ("encoder_dims", "latent_dim", "decoder_dims", "l2", "keep_prob",
-                "beta_max", "anneal_steps", "anneal_epochs", "reconstruction")
+                "beta_max", "anneal_steps", "anneal_epochs", "reconstruction", "candidates",
+                "list_size", "memory_budget_mb")
 
 
-def actor_from_params(split, params: dict) -> Autoencoder:
+def actor_from_params(num_items: int, params: dict,
+                      input_width: int | None = None) -> Autoencoder:
   """The actor named by params["actor"] (default vae) with the params' overrides.
 
-  params["dae_hidden"] sets Mult-DAE's hidden width (200 vae_cf, 600 RaCT F.4).
+  params["dae_hidden"] sets Mult-DAE's hidden width (200 vae_cf, 600 RaCT F.4);
+  `input_width` widens the encoder's input (CF-SFL's [x, feedback]).
   """
   name = params.get("actor", "vae")
   overrides = {key: params[key] for key in ACTOR_PARAMS if key in params}
   if name == "dae" and "dae_hidden" in params:
     overrides["latent_dim"] = int(params["dae_hidden"])
-  return build_actor(name, split.num_items, **overrides)
+  return build_actor(name, num_items, input_width=input_width, **overrides)
 
 
 def build_autoencoder(split, config):
@@ -119,7 +135,7 @@ def build_autoencoder(split, config):
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
   params = dict(config.params)
   params.setdefault("actor", config.method)
-  model = AutoencoderModel(actor_from_params(split, params), seed=config.seed,
+  model = AutoencoderModel(actor_from_params(split.num_items, params), seed=config.seed,
                            learning_rate=params.get("actor_learning_rate", 1e-3))
   model.compile(optimizer=model.actor_optimizer)
   rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,

@@ -354,21 +354,25 @@ def build_ract(split, config):
   """`Trainable` for `train_ract`: the actor from params["actor"] plus the critic.
 
   The run's `epochs` should equal actor_epochs + critic_epochs + ac_epochs.
-  The Trainable's report adds the critic's and the NLL's correlation with the
-  true metric on the validation users; its "pretrained" milestone reports the
-  best actor of stage 1 and the paired test of the final model against it.
+  Its diagnostics record, from stage 2 on, the critic's and the NLL's Pearson
+  correlation with the true metric on the validation users after every
+  validation (results.json: per epoch in `history`, and `diagnostics.final`);
+  its "pretrained" milestone reports the best actor of stage 1 and the paired
+  test of the final model against it.
   """
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
   params = dict(config.params)
-  model = RaCT(actor_from_params(split, params), ract_config_from_params(params),
+  model = RaCT(actor_from_params(split.num_items, params), ract_config_from_params(params),
                seed=config.seed)
   model.compile(optimizer=model.actor_optimizer)
   rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
                   seed=config.seed)
 
-  def report(trained, run_split):
-    return {"critic_correlation": trained.critic_correlation(
-        run_split.valid, batch_size=config.eval_batch_size)}
+  def diagnostics(trained, run_split):
+    if int(trained.stage().numpy()) < 2:
+      return {}  # the critic is not trained yet
+    return trained.critic_correlation(run_split.valid, batch_size=config.eval_batch_size)
 
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
-                   report=report, milestones={"pretrained": model.config.actor_epochs})
+                   milestones={"pretrained": model.config.actor_epochs},
+                   diagnostics=diagnostics)

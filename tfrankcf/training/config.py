@@ -29,6 +29,7 @@ class RunConfig:
   heldout_users: float | None = None
   num_negatives: int = 99
   steps_per_execution: int = 1
+  jit_compile: bool = False
   params: dict = dataclasses.field(default_factory=dict)
 
   def resolved_output_dir(self) -> str:

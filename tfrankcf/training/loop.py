@@ -68,6 +68,7 @@ def train_and_evaluate(
     extra_checkpoint_objects: dict | None = None,
     on_epoch_end: Callable[[int, dict], None] | None = None,
     milestones: dict | None = None,
+    diagnostics: Callable[[], dict] | None = None,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -88,6 +89,9 @@ def train_and_evaluate(
       so far (e.g. RaCT's pre-trained actor after stage 1). It is evaluated at
       the end like the final model, and the final model's per-user test
       metrics are compared with it by a paired test.
+    diagnostics: called after each validation; its dict of numbers goes into
+      the epoch's history entry ("diagnostics") and TensorBoard (e.g. RaCT's
+      critic correlation, which needs the critic of that epoch).
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
@@ -157,6 +161,8 @@ def train_and_evaluate(
                         metric_names=reporting.names, batch_size=eval_batch_size)
       valid = result.means
       entry["valid"] = valid
+      if diagnostics is not None:
+        entry["diagnostics"] = diagnostics()
       if valid[reporting.selection] > best.value.numpy():
         best.value.assign(valid[reporting.selection])
         best.epoch.assign(epoch)
@@ -166,6 +172,8 @@ def train_and_evaluate(
         tf.summary.scalar(f"train/{key}", value)
       for key, value in (valid or {}).items():
         tf.summary.scalar(f"valid/{key}", value)
+      for key, value in entry.get("diagnostics", {}).items():
+        tf.summary.scalar(f"diagnostics/{key}", value)
     history.append(entry)
     logging.info(_log_line(epoch, epochs, logs, valid, reporting.selection,
                            float(best.value.numpy()), int(best.epoch.numpy()),

@@ -159,6 +159,9 @@ class Trainable:
     milestones: optional {name: epochs}: the best model after that many
       epochs is also reported and compared with the final one (e.g. RaCT's
       and CF-SFL's pre-trained actor, "pretrained": actor_epochs).
+    diagnostics: optional (model, split) -> dict of numbers recorded with
+      every validation in the history (the model of that epoch); results.json
+      `diagnostics` has the last epoch's ("final") and the selected model's.
   """
 
   model: object
@@ -166,6 +169,7 @@ class Trainable:
   examples_per_epoch: int | None = None
   report: object = None
   milestones: dict | None = None
+  diagnostics: object = None
 
 
 def run_trainable(config: RunConfig, build) -> dict:
@@ -177,14 +181,23 @@ def run_trainable(config: RunConfig, build) -> dict:
   split = load_run_split(config)
   seed_everything(config.seed)
   trainable = build(split, config)
-  if config.steps_per_execution > 1:
+  if config.steps_per_execution > 1 or config.jit_compile:
     model = trainable.model
-    model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution)
+    model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution,
+                  jit_compile=config.jit_compile)
   outcome = train_and_evaluate(
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
       config.resolved_output_dir(), epochs=config.epochs, eval_every=config.eval_every,
       eval_batch_size=config.eval_batch_size,
-      examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones)
+      examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
+      diagnostics=(None if trainable.diagnostics is None
+                   else lambda: trainable.diagnostics(trainable.model, split)))
+  if trainable.diagnostics is not None:
+    measured = [entry["diagnostics"] for entry in outcome["history"]
+                if entry.get("diagnostics")]
+    outcome["diagnostics"] = {
+        "final": measured[-1] if measured else {},
+        "selected_epoch": trainable.diagnostics(trainable.model, split)}
   if trainable.report is not None:
     outcome.update(trainable.report(trainable.model, split))
   return write_run(config, split, outcome)

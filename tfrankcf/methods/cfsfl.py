@@ -1,0 +1,349 @@
+"""CF-SFL: collaborative filtering with a synthetic feedback loop (ICLR 2020 submission).
+
+A recommender pi (any autoencoder actor of `tfrankcf.backbones.autoencoders`,
+Mult-VAE by default) and a virtual user (`tfrankcf.backbones.virtual_user`:
+fusion h, reward estimator R, feedback generator F) run an unrolled loop
+
+  v_0 = 0;  a_t = pi([x, v_t]);  v_{t+1} = F(h(x, a_t), R(x, a_t))  (t < T);
+
+and the recommendation is a_T (paper sec. 3.2, Figure 2). The recommender's
+input is [l2-normalised x, l2-normalised v] (sec. 6 "Set-up"), so its first
+layer is M + 128 wide; the input dropout applies to the x part only. T = 0 is
+exactly the base recommender (v_0 = 0 meets zero input columns). The same
+T-step loop scores users at inference (`predict_scores`).
+
+One Keras model runs Algorithm 1, the stage chosen from `self.epoch`:
+
+1. epochs [0, recommender_epochs): the recommender's own objective
+   (`AutoencoderModel.actor_mle_step`, the ELBO for Mult-VAE) with v = 0.
+2. next reward_epochs: the reward estimator alone, real = the user's
+   ground-truth items, fake = the frozen recommender's items with v = 0.
+3. next joint_epochs, per batch: (a) the recommender and the feedback
+   generator minimise eq. 7, ELBO(a_T) - log R(x, a_T), back-propagating
+   through all T steps; (b) a fresh T-step pass of the updated recommender
+   feeds the reward estimator's step.
+
+Choices the paper leaves open (docs/cfsfl.md lists them with reasons):
+
+* a_t fed to h and R is the recommender's item distribution softmax(logits);
+  the ground-truth a ~ D is the user's full training row normalised to sum 1
+  (the ELBO's own target), and x in h is that same full row.
+* Eq. 8 as printed is unbounded; the reward estimator minimises the GAN /
+  GAIL cross-entropy -log R(x, a_D) - log(1 - R(x, a_pi)) instead.
+* phi = (lookup table B, g) belongs to the reward estimator; psi = F; the
+  recommender step does not move B.
+* Real and fake examples share the batch's users (paired), not two batches.
+* The recommender's l2 penalty "0.01" is vae_cf's Mult-DAE convention:
+  0.01 / batch_size * sum of squared kernels, on the recommender only.
+* The feedback rows of the recommender's first layer start at zero
+  (`feedback_init="zeros"`), so stage 3 starts from the pre-trained
+  recommender's predictions; "glorot" keeps the default initialiser.
+* Adam everywhere (lr 1e-3, none given); stage 3 continues the stage-1 Adam
+  state of the recommender; the feedback generator has its own optimiser.
+
+Randomness (dropout mask, latent noise of each unrolled pass) is drawn
+statelessly from (seed, step, stream, t), so a resumed run repeats it. The
+run keeps the best recommender of stage 1 as its "pretrained" milestone
+(`tfrankcf.training.loop`), so that results compare CF-SFL with its own
+pre-trained model by a paired test over users.
+
+`build_cfsfl(split, config)` is the `train_cfsfl` entry point.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from tfrankcf.backbones.autoencoders import Autoencoder, encoder_input
+from tfrankcf.backbones.virtual_user import EMBEDDING_DIM, HIDDEN_DIMS, VirtualUser
+from tfrankcf.errors import InputError
+from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
+                                          actor_from_params)
+from tfrankcf.metrics import evaluate
+
+FEEDBACK_INIT = ("zeros", "glorot")
+# Noise streams of `AutoencoderModel.noise_seed`: 0 is the dropout mask and 1
+# the stage-1 latent noise; the unrolled passes fold the step t into theirs.
+_RECOMMENDER_STREAM = 2
+_REWARD_STREAM = 3
+
+
+@dataclasses.dataclass
+class CFSFLConfig:
+  """CF-SFL's schedule, loop and virtual user (defaults: the paper, ML-20M).
+
+  Attributes:
+    recommender_epochs, reward_epochs, joint_epochs: stage lengths (sec. 6:
+      150 + 50 on ML-20M, 75 + 25 on Netflix/MSD; stage 2's length is not
+      given).
+    unroll_steps: T (8 ML-20M/Netflix, 6 MSD).
+    embedding_dim: d of the fusion's lookup table (App. A.1: 64).
+    reward_dims, feedback_dims: hidden layers of g and F (Table 2); F's last
+      entry is the feedback width.
+    actor_learning_rate, reward_learning_rate, feedback_learning_rate: Adam lrs.
+    l2: the recommender's penalty, applied as l2 / batch_size * sum(kernel^2).
+    feedback_init: "zeros" or "glorot" for the recommender's feedback inputs.
+  """
+
+  recommender_epochs: int = 150
+  reward_epochs: int = 10
+  joint_epochs: int = 50
+  unroll_steps: int = 8
+  embedding_dim: int = EMBEDDING_DIM
+  reward_dims: tuple = HIDDEN_DIMS
+  feedback_dims: tuple = HIDDEN_DIMS
+  actor_learning_rate: float = 1e-3
+  reward_learning_rate: float = 1e-3
+  feedback_learning_rate: float = 1e-3
+  l2: float = 0.01
+  feedback_init: str = "zeros"
+
+  def __post_init__(self):
+    counts = (self.recommender_epochs, self.reward_epochs, self.joint_epochs,
+              self.unroll_steps)
+    if min(counts) < 0:
+      raise InputError("stage epochs and unroll_steps must be >= 0")
+    if self.feedback_init not in FEEDBACK_INIT:
+      raise InputError(f"unknown feedback_init '{self.feedback_init}' "
+                       f"(choose from {', '.join(FEEDBACK_INIT)})")
+
+  @property
+  def epochs(self) -> int:
+    return self.recommender_epochs + self.reward_epochs + self.joint_epochs
+
+  @property
+  def feedback_width(self) -> int:
+    return int(self.feedback_dims[-1])
+
+
+def _input_layers(actor: Autoencoder) -> list:
+  """The actor's layers that read its input."""
+  if actor.encoder_layers:
+    return actor.encoder_layers[:1]
+  if actor.config.variational:
+    return [actor.mean_layer, actor.log_variance_layer]
+  return [actor.latent_layer]
+
+
+class _LogitsScorer:
+  """`evaluate`'s `score` interface over a history -> logits function."""
+
+  def __init__(self, logits_fn):
+    self._logits = tf.function(logits_fn, reduce_retracing=True)
+
+  def score(self, user_index, history, items=None):
+    del user_index
+    scores = self._logits(tf.constant(history.toarray().astype(np.float32))).numpy()
+    if items is None:
+      return scores
+    return np.take_along_axis(scores, np.asarray(items), axis=1)
+
+
+class CFSFL(AutoencoderModel):
+  """Recommender + virtual user with the three-stage schedule of Algorithm 1."""
+
+  def __init__(self, actor: Autoencoder, config: CFSFLConfig = CFSFLConfig(),
+               seed: int = 0, **kwargs):
+    if actor.input_width != actor.num_items + config.feedback_width:
+      raise InputError(f"the recommender must read [x, v]: input width "
+                       f"{actor.num_items} + {config.feedback_width}, got {actor.input_width}")
+    super().__init__(actor, seed=seed, learning_rate=config.actor_learning_rate, **kwargs)
+    self.config = config
+    self.virtual_user = VirtualUser(actor.num_items, config.embedding_dim,
+                                    config.reward_dims, config.feedback_dims)
+    self.reward_optimizer = tf.keras.optimizers.Adam(config.reward_learning_rate)
+    self.reward_optimizer.build(self.virtual_user.reward_variables)
+    self.feedback_optimizer = tf.keras.optimizers.Adam(config.feedback_learning_rate)
+    self.feedback_optimizer.build(self.virtual_user.feedback_variables)
+    if config.feedback_init == "zeros":
+      for layer in _input_layers(actor):
+        kernel = layer.kernel
+        kernel.assign(tf.concat([kernel[:actor.num_items],
+                                 tf.zeros_like(kernel[actor.num_items:])], axis=0))
+    self.reward_loss_tracker = tf.keras.metrics.Mean(name="reward_loss")
+    self.reward_real_tracker = tf.keras.metrics.Mean(name="reward_ground_truth")
+    self.reward_fake_tracker = tf.keras.metrics.Mean(name="reward_recommended")
+    self.neg_log_reward_tracker = tf.keras.metrics.Mean(name="neg_log_reward")
+
+  # -- the loop --------------------------------------------------------------
+  def state(self, history, mask=None, feedback=None) -> tf.Tensor:
+    """The recommender's input [normalised x (dropped out by `mask`), normalised v]."""
+    if mask is None:
+      observed = encoder_input(history)
+    else:
+      observed = encoder_input(history, mask, self.actor.config.keep_prob)
+    if feedback is None:
+      return tf.concat([observed, tf.zeros([tf.shape(history)[0],
+                                            self.config.feedback_width])], axis=1)
+    return tf.concat([observed, tf.math.l2_normalize(feedback, axis=1)], axis=1)
+
+  def forward(self, history, mask=None, training=False, feedback=None, seed=None):
+    """Recommender logits [B, M] and KL [B] for the state [x, v] (v = 0 if None)."""
+    inputs = self.state(history, mask, feedback)
+    if mask is None:
+      return self.actor(inputs, training=False)
+    return self.actor(inputs, training=training,
+                      seed=self.noise_seed(1) if seed is None else seed)
+
+  def unroll(self, history, steps: int, mask=None, training=False,
+             stream: int = _RECOMMENDER_STREAM):
+    """(logits, kl) of a_T after `steps` rounds of recommendation and feedback."""
+    base_seed = self.noise_seed(stream)
+    feedback = None
+    for t in range(steps + 1):
+      seed = tf.random.experimental.stateless_fold_in(base_seed, t)
+      logits, kl = self.forward(history, mask, training, feedback, seed)
+      if t < steps:
+        feedback = self.virtual_user.feedback(history, tf.nn.softmax(logits))
+    return logits, kl
+
+  def predict_scores(self, user_index, history):
+    """a_T; before stage 3 (no trained feedback yet) the base recommender, T = 0."""
+    del user_index
+    return tf.cond(self.stage() < 3, lambda: self.unroll(history, 0)[0],
+                   lambda: self.unroll(history, self.config.unroll_steps)[0])
+
+  # -- schedule --------------------------------------------------------------
+  def stage(self) -> tf.Tensor:
+    """1, 2 or 3 from `self.epoch` and the stage lengths."""
+    first = self.config.recommender_epochs
+    second = first + self.config.reward_epochs
+    return tf.where(self.epoch < first, 1, tf.where(self.epoch < second, 2, 3))
+
+  # -- steps -----------------------------------------------------------------
+  @staticmethod
+  def ground_truth(history) -> tf.Tensor:
+    """a ~ D: the user's items as a distribution (rows sum to 1)."""
+    return history / tf.maximum(tf.reduce_sum(history, axis=1, keepdims=True), 1.0)
+
+  def reward_step(self, history, mask, steps: int):
+    """One step of phi on ground truth (real) vs a T-step recommendation (fake)."""
+    logits, _ = self.unroll(history, steps, mask, training=True, stream=_REWARD_STREAM)
+    recommended = tf.stop_gradient(tf.nn.softmax(logits))
+    variables = self.virtual_user.reward_variables
+    with tf.GradientTape() as tape:
+      real = self.virtual_user.reward_logits(history, self.ground_truth(history))
+      fake = self.virtual_user.reward_logits(history, recommended)
+      # -log R(real) - log(1 - R(fake)), from the logits g.
+      loss = tf.nn.compute_average_loss(tf.nn.softplus(-real) + tf.nn.softplus(fake))
+    self.reward_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    self.reward_loss_tracker.update_state(loss)
+    self.reward_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real)))
+    self.reward_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake)))
+
+  def recommender_step(self, history, mask):
+    """Eq. 7: pi and F minimise ELBO(a_T) - log R(x, a_T) through the T steps."""
+    beta = self.beta()
+    actor_variables = self.actor.trainable_variables
+    feedback_variables = (self.virtual_user.feedback_variables
+                          if self.config.unroll_steps > 0 else [])
+    with tf.GradientTape() as tape:
+      logits, kl = self.unroll(history, self.config.unroll_steps, mask, training=True)
+      nll = self.actor.reconstruction(history, logits)
+      neg_log_reward = tf.nn.softplus(
+          -self.virtual_user.reward_logits(history, tf.nn.softmax(logits)))
+      loss = tf.nn.compute_average_loss(nll + beta * kl + neg_log_reward)
+      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
+    gradients = tape.gradient(loss, actor_variables + feedback_variables)
+    split = len(actor_variables)
+    self.actor_optimizer.apply_gradients(zip(gradients[:split], actor_variables))
+    if feedback_variables:
+      self.feedback_optimizer.apply_gradients(zip(gradients[split:], feedback_variables))
+    self.loss_tracker.update_state(loss)
+    self.kl_tracker.update_state(tf.reduce_mean(kl))
+    self.beta_tracker.update_state(beta)
+    self.neg_log_reward_tracker.update_state(tf.reduce_mean(neg_log_reward))
+
+  def recommender_stage(self, history, mask):
+    self.actor_mle_step(history, mask)  # v = 0: forward() appends zero feedback
+
+  def reward_stage(self, history, mask):
+    self.reward_step(history, mask, steps=0)  # Alg. 1 line 10: v = 0
+
+  def joint_stage(self, history, mask):
+    self.recommender_step(history, mask)
+    self.reward_step(history, mask, self.config.unroll_steps)
+
+  def train_step(self, batch):
+    history = batch["history"]
+    self.step.assign_add(1)
+    mask = self.sample_mask(history)
+
+    def run(stage_fn):
+      def branch():
+        stage_fn(history, mask)
+        return tf.constant(0)
+      return branch
+
+    tf.switch_case(self.stage() - 1, [run(self.recommender_stage), run(self.reward_stage),
+                                      run(self.joint_stage)])
+    return {m.name: m.result() for m in self.metrics}
+
+  @property
+  def metrics(self):
+    return super().metrics + [self.reward_loss_tracker, self.reward_real_tracker,
+                              self.reward_fake_tracker, self.neg_log_reward_tracker]
+
+  # -- evaluation ------------------------------------------------------------
+  def scorer(self, steps: int | None = None) -> _LogitsScorer:
+    """An `evaluate` scorer: the loop with `steps` rounds."""
+    steps = self.config.unroll_steps if steps is None else steps
+    return _LogitsScorer(lambda history: self.unroll(history, steps)[0])
+
+
+def cfsfl_config_from_params(params: dict) -> CFSFLConfig:
+  """`CFSFLConfig` from run params (keys = field names; lists for tuples)."""
+  fields = {f.name for f in dataclasses.fields(CFSFLConfig)}
+  values = {k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in params.items() if k in fields}
+  return CFSFLConfig(**values)
+
+
+def recommender_from_params(num_items: int, params: dict, config: CFSFLConfig,
+                            batch_size: int) -> Autoencoder:
+  """`actor_from_params` reading [x, v], with CF-SFL's l2 (config.l2 / batch_size)."""
+  return actor_from_params(num_items, {**params, "l2": config.l2 / batch_size},
+                           input_width=num_items + config.feedback_width)
+
+
+def without_feedback(model: CFSFL, split, reporting, batch_size: int = 1000) -> dict:
+  """Valid and test metrics of the trained loop at T = 0 (the feedback switched off)."""
+  return {part: evaluate(model.scorer(steps=0), getattr(split, part), ks=reporting.ks,
+                         metric_names=reporting.names, batch_size=batch_size).means
+          for part in ("valid", "test")}
+
+
+def build_cfsfl(split, config):
+  """`Trainable` for `train_cfsfl`: the recommender from params["actor"] plus the virtual user.
+
+  The run's `epochs` should equal recommender_epochs + reward_epochs +
+  joint_epochs. The report (results.json "cfsfl") records the stage lengths,
+  T, the selected epoch's stage and the trained loop's metrics at T = 0; the
+  "pretrained" milestone (results.json "milestones") is the best recommender
+  of stage 1, with the paired test of CF-SFL against it.
+  """
+  from tfrankcf.protocols.reporting import REPORTING  # pylint: disable=g-import-not-at-top
+  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
+  params = dict(config.params)
+  cfsfl = cfsfl_config_from_params(params)
+  batch_size = config.batch_size or DEFAULT_BATCH_SIZE
+  model = CFSFL(recommender_from_params(split.num_items, params, cfsfl, batch_size),
+                cfsfl, seed=config.seed)
+  model.compile(optimizer=model.actor_optimizer)
+  rows = UserRows(split.train, batch_size=batch_size, seed=config.seed)
+
+  def report(trained, run_split):
+    return {"cfsfl": {
+        "stage_epochs": {"recommender": cfsfl.recommender_epochs,
+                         "reward": cfsfl.reward_epochs, "joint": cfsfl.joint_epochs},
+        "unroll_steps": cfsfl.unroll_steps,
+        "recommender": params.get("actor", "vae"),
+        "recommender_l2_per_batch_mean": cfsfl.l2 / batch_size,
+        "selected_stage": int(trained.stage().numpy()),
+        "no_feedback": without_feedback(trained, run_split, REPORTING[config.protocol],
+                                        config.eval_batch_size)}}
+
+  return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
+                   report=report, milestones={"pretrained": cfsfl.recommender_epochs})
