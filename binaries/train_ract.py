@@ -11,7 +11,8 @@ output and of the actor's NLL with the true metric on the validation users.
 
 from absl import flags
 
-from tfrankcf.methods.ract import CRITIC_STATISTICS, FEATURES, STAGE3, TARGETS, build_ract
+from tfrankcf.methods.ract import (CRITIC_START, CRITIC_STATISTICS, FEATURES, STAGE3, TARGETS,
+                                   build_ract)
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
@@ -31,6 +32,9 @@ flags.DEFINE_enum("critic_statistics", "refit", list(CRITIC_STATISTICS),
                   "Critic input normalisation: 'refit' recomputes the feature statistics "
                   "on the frozen actor when stage 2 starts; 'moving' keeps only the "
                   "stage-1 moving averages (authors' code).")
+flags.DEFINE_enum("critic_start", "best", list(CRITIC_START),
+                  "Actor that stages 2-3 start from: the best validation epoch of stage 1 "
+                  "(authors' code) or the last one.")
 flags.DEFINE_float("critic_learning_rate", 1e-4, "Adam lr of the critic.")
 flags.DEFINE_float("ac_learning_rate", 2e-6, "Adam lr of the actor through the critic.")
 flags.FLAGS.set_default("protocol", "strong")
@@ -43,7 +47,7 @@ def main(argv):
   params = common_flags.actor_params()
   params.update({name: FLAGS[name].value for name in (
       "actor_epochs", "critic_epochs", "ac_epochs", "critic_target", "stage3",
-      "sequential", "critic_statistics", "critic_learning_rate", "ac_learning_rate")})
+      "sequential", "critic_statistics", "critic_start", "critic_learning_rate", "ac_learning_rate")})
   params["critic_features"] = list(FLAGS.critic_features)
   config = common_flags.run_config("ract", params)
   config.epochs = FLAGS.actor_epochs + FLAGS.critic_epochs + FLAGS.ac_epochs

@@ -223,3 +223,5 @@ def test_moving_statistics_are_the_codes_behaviour():
   np.testing.assert_array_equal(model.critic.normalizer.moving_mean.numpy(), before)
   with pytest.raises(InputError, match="unknown critic statistics"):
     RaCTConfig(critic_statistics="exact")
+  with pytest.raises(InputError, match="unknown critic start"):
+    RaCTConfig(critic_start="first")

@@ -17,13 +17,14 @@ from tfrankcf.training.loop import TrainingDiverged, train_and_evaluate
 class TinyMF(Model):
   """Dot-product MF with a pointwise logistic loss: just enough model to drive the loop."""
 
-  def __init__(self, num_users, num_items, poison_epoch=None):
+  def __init__(self, num_users, num_items, poison_epoch=None, ascent_epoch=None):
     super().__init__(num_items)
     init = tf.keras.initializers.RandomNormal(stddev=0.1, seed=1)
     self.users = self.add_weight("users", (num_users, 8), initializer=init)
     self.items = self.add_weight("items", (num_items, 8), initializer=init)
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.poison_epoch = poison_epoch
+    self.ascent_epoch = ascent_epoch  # an epoch of gradient ascent: it gets worse
 
   def predict_scores(self, user_index, history):
     return tf.matmul(tf.gather(self.users, user_index), self.items, transpose_b=True)
@@ -32,6 +33,8 @@ class TinyMF(Model):
     users, items, labels = batch
     logits = tf.reduce_sum(tf.gather(self.users, users) * tf.gather(self.items, items), -1)
     losses = tf.nn.sigmoid_cross_entropy_with_logits(labels, logits)
+    if self.ascent_epoch is not None:
+      losses *= tf.where(self.epoch == self.ascent_epoch, -1.0, 1.0)
     if self.poison_epoch is not None:
       losses += tf.where(self.epoch == self.poison_epoch, np.nan, 0.0)
     return losses
@@ -59,10 +62,10 @@ def _dataset_fn(split, seed=0):
   return dataset_fn
 
 
-def _model(split, **kwargs):
+def _model(split, learning_rate=0.05, **kwargs):
   tf.keras.utils.set_random_seed(0)
   model = TinyMF(split.num_users, split.num_items, **kwargs)
-  model.compile(optimizer=tf.keras.optimizers.Adam(0.05))
+  model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
   return model
 
 
@@ -136,3 +139,19 @@ def test_milestone_keeps_the_best_model_so_far_and_is_compared(tmp_path):
   for part in ("valid", "test"):
     assert resumed["milestones"]["early"]["metrics"][part] == pytest.approx(
         early["metrics"][part])
+
+
+def test_restore_best_at_continues_from_the_best_epoch(tmp_path):
+  split = _split()
+  reporting = REPORTING["loo_sampled"]
+  dataset_fn = _dataset_fn(split)
+  first = train_and_evaluate(_model(split, ascent_epoch=1), dataset_fn, split, reporting,
+                             str(tmp_path / "a"), epochs=2)
+  assert first["best_epoch"] == 1  # epoch 2 overshoots: restoring is not a no-op
+  restarted = train_and_evaluate(_model(split, ascent_epoch=1), dataset_fn, split,
+                                 reporting, str(tmp_path / "b"), epochs=3, restore_best_at=2)
+  by_hand = _model(split, ascent_epoch=1)
+  tf.train.Checkpoint(model=by_hand).read(str(tmp_path / "a" / "best" / "weights"))
+  third = by_hand.fit(dataset_fn(2), verbose=0).history["loss"][-1]
+  assert restarted["history"][2]["loss"] == pytest.approx(third, rel=1e-6)
+  assert restarted["history"][1]["loss"] == pytest.approx(first["history"][1]["loss"], rel=1e-6)

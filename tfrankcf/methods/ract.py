@@ -10,6 +10,8 @@ the epoch the trainer assigns:
    the critic's input normalisation statistics follow the training batches
    (moving averages, momentum 0.999, as the authors' batch norm).
 2. next critic_epochs: the critic regresses the true metric, actor frozen.
+   The actor is the best validation epoch of stage 1 (the authors' critic run
+   restores the best actor checkpoint; `critic_start="last"` keeps the last).
    Before its first epoch the normalisation statistics are recomputed exactly
    over one pass of the training users through the frozen actor (default,
    `critic_statistics="refit"`): the authors' moving averages see only the
@@ -47,6 +49,7 @@ FEATURES = ("nll", "heldout", "observed")
 TARGETS = {"ndcg@100": ranking_tf.ndcg_at_k, "recall@100": ranking_tf.recall_at_k}
 STAGE3 = ("critic", "lambdarank", "warp")
 CRITIC_STATISTICS = ("refit", "moving")
+CRITIC_START = ("best", "last")
 _STATISTICS_STREAM = 7  # noise stream of the refit pass (training uses 0 and 1)
 
 
@@ -72,6 +75,9 @@ class RaCTConfig:
     critic_statistics: "refit" (exact feature statistics on the frozen actor
       at the start of stage 2) or "moving" (only the stage-1 moving averages,
       as the code).
+    critic_start: the actor stage 2 starts from: "best" (the best validation
+      epoch of stage 1, as the code: its critic run restores the best actor
+      checkpoint) or "last" (Algorithm 1 read literally).
   """
 
   actor_epochs: int = 100
@@ -89,6 +95,7 @@ class RaCTConfig:
   hidden_dims: tuple = (100, 100, 10)
   cutoff: int = 100
   critic_statistics: str = "refit"
+  critic_start: str = "best"
 
   def __post_init__(self):
     bad = [f for f in self.critic_features if f not in FEATURES]
@@ -100,6 +107,9 @@ class RaCTConfig:
                        f"(choose from {', '.join(TARGETS)})")
     if self.stage3 not in STAGE3:
       raise InputError(f"unknown stage3 '{self.stage3}' (choose from {', '.join(STAGE3)})")
+    if self.critic_start not in CRITIC_START:
+      raise InputError(f"unknown critic start '{self.critic_start}' "
+                       f"(choose from {', '.join(CRITIC_START)})")
     if self.critic_statistics not in CRITIC_STATISTICS:
       raise InputError(f"unknown critic statistics '{self.critic_statistics}' "
                        f"(choose from {', '.join(CRITIC_STATISTICS)})")
@@ -358,7 +368,8 @@ def build_ract(split, config):
   correlation with the true metric on the validation users after every
   validation (results.json: per epoch in `history`, and `diagnostics.final`);
   its "pretrained" milestone reports the best actor of stage 1 and the paired
-  test of the final model against it.
+  test of the final model against it. With critic_start="best" stage 2 starts
+  from that actor.
   """
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
   params = dict(config.params)
@@ -375,4 +386,6 @@ def build_ract(split, config):
 
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
                    milestones={"pretrained": model.config.actor_epochs},
-                   diagnostics=diagnostics)
+                   diagnostics=diagnostics,
+                   restore_best_at=(model.config.actor_epochs
+                                    if model.config.critic_start == "best" else None))

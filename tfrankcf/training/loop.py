@@ -69,6 +69,7 @@ def train_and_evaluate(
     on_epoch_end: Callable[[int, dict], None] | None = None,
     milestones: dict | None = None,
     diagnostics: Callable[[], dict] | None = None,
+    restore_best_at: int | None = None,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -92,6 +93,9 @@ def train_and_evaluate(
     diagnostics: called after each validation; its dict of numbers goes into
       the epoch's history entry ("diagnostics") and TensorBoard (e.g. RaCT's
       critic correlation, which needs the critic of that epoch).
+    restore_best_at: before this epoch trains, the model (with its
+      optimisers and counters) goes back to the best validation epoch so far:
+      RaCT's code starts the critic stages from the best pre-trained actor.
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
@@ -139,9 +143,12 @@ def train_and_evaluate(
   train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
 
   for epoch in range(start_epoch, epochs):
+    start = time.perf_counter()
+    if epoch == restore_best_at and int(best.epoch.numpy()) >= 0:
+      best_checkpoint.read(best_path).expect_partial()
+      logging.info("Continuing from the best epoch so far (%d)", int(best.epoch.numpy()) + 1)
     if hasattr(model, "epoch") and isinstance(model.epoch, tf.Variable):
       model.epoch.assign(epoch)
-    start = time.perf_counter()
     dataset = dataset_fn(epoch)
     if hasattr(model, "prepare_epoch"):
       model.prepare_epoch(epoch, dataset)

@@ -162,6 +162,8 @@ class Trainable:
     diagnostics: optional (model, split) -> dict of numbers recorded with
       every validation in the history (the model of that epoch); results.json
       `diagnostics` has the last epoch's ("final") and the selected model's.
+    restore_best_at: optional epoch before which the model returns to the
+      best validation epoch so far (RaCT's critic stages).
   """
 
   model: object
@@ -170,6 +172,7 @@ class Trainable:
   report: object = None
   milestones: dict | None = None
   diagnostics: object = None
+  restore_best_at: int | None = None
 
 
 def run_trainable(config: RunConfig, build) -> dict:
@@ -191,7 +194,8 @@ def run_trainable(config: RunConfig, build) -> dict:
       eval_batch_size=config.eval_batch_size,
       examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
       diagnostics=(None if trainable.diagnostics is None
-                   else lambda: trainable.diagnostics(trainable.model, split)))
+                   else lambda: trainable.diagnostics(trainable.model, split)),
+      restore_best_at=trainable.restore_best_at)
   if trainable.diagnostics is not None:
     measured = [entry["diagnostics"] for entry in outcome["history"]
                 if entry.get("diagnostics")]
