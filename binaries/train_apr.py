@@ -28,6 +28,9 @@ flags.DEFINE_integer("adv_epochs", 1000, "APR epochs.")
 flags.DEFINE_string("init_checkpoint", None,
                     "Start APR from the embeddings of this BPR checkpoint "
                     "(requires --pretrain_epochs=0).")
+flags.DEFINE_enum("apr_start", "last", ["last", "best"],
+                  "APR starts from the last BPR epoch (authors' code) or from the best "
+                  "validation epoch of the BPR stage.")
 flags.DEFINE_float("eps", 0.5, "Norm of each adversarial perturbation row (epsilon).")
 flags.DEFINE_float("reg_adv", 1.0, "Weight of the adversarial BPR term (lambda).")
 common_flags.define_mf_flags()
@@ -43,7 +46,7 @@ def main(argv):
                      "set --pretrain_epochs=0 with it")
   params = common_flags.mf_params()
   params.update({name: FLAGS[name].value for name in (
-      "pretrain_epochs", "init_checkpoint", "eps", "reg_adv")})
+      "pretrain_epochs", "init_checkpoint", "apr_start", "eps", "reg_adv")})
   config = common_flags.run_config("apr", params)
   config.epochs = FLAGS.pretrain_epochs + FLAGS.adv_epochs
   run.run_trainable(config, build_apr)

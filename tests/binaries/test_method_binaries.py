@@ -45,3 +45,4 @@ def test_binary_trains_and_writes_results(tmp_path, binary):
     assert "wilcoxon_pvalue" in pretrained["paired_test"]["ndcg@100"]
   if binary == "train_apr":
     assert set(results["robustness"]) >= {"clean", "adversarial", "random"}
+    assert "ndcg@100" in results["milestones"]["pretrained"]["paired_test"]

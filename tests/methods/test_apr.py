@@ -1,16 +1,21 @@
 """APR: per-row fast-gradient perturbations, the eq. 10 gradient, schedule and robustness study."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import tensorflow as tf
 
+from tfrankcf.datasets.interactions import Interactions
+from tfrankcf.errors import InputError
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.losses.pairwise import bpr_loss
-from tfrankcf.methods.apr import (APR, APRConfig, adversarial_perturbations,
+from tfrankcf.methods.apr import (APR, APRConfig, adversarial_perturbations, build_apr,
                                   robustness_study)
 from tfrankcf.methods.bpr import BPR, BPRConfig
 from tfrankcf.metrics import evaluate
+from tfrankcf.protocols import make_split
 from tfrankcf.protocols.split import EvalSet
+from tfrankcf.training.config import RunConfig
 
 
 def _batch(users, positives, negatives):
@@ -172,3 +177,19 @@ def test_robustness_study():
     assert adversarial["train_accuracy"] < random["train_accuracy"]
     change = adversarial["relative_change"]["ndcg@10"]
     assert change == adversarial["metrics"]["ndcg@10"] / clean["ndcg@10"] - 1
+
+
+def test_apr_start_options_set_where_adversarial_training_starts():
+  with pytest.raises(InputError, match="unknown apr_start"):
+    APRConfig(apr_start="first")
+  rng = np.random.default_rng(0)
+  users = np.repeat(np.arange(20), 8)
+  data = Interactions.from_raw(users, rng.integers(0, 30, len(users)),
+                               timestamps=np.arange(len(users)))
+  split = make_split("loo_full", data, 0)
+  for start, restore in (("last", None), ("best", 3)):
+    config = RunConfig(method="apr", protocol="loo_full", epochs=5, params={
+        "pretrain_epochs": 3, "apr_start": start, "embedding_dim": 4})
+    trainable = build_apr(split, config)
+    assert trainable.restore_best_at == restore
+    assert trainable.milestones == {"pretrained": 3}  # APR is compared with its BPR stage

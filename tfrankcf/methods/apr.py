@@ -39,11 +39,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfrankcf.backbones.mf import MatrixFactorization, triplet_margins
+from tfrankcf.errors import InputError
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.losses.pairwise import bpr_loss
 from tfrankcf.methods.bpr import BPR, BPRConfig, adagrad, config_from_params, triplets_for
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols.split import EvalSet
+
+APR_START = ("last", "best")
 
 
 @dataclasses.dataclass
@@ -55,11 +58,21 @@ class APRConfig(BPRConfig):
     reg_adv: weight of the adversarial BPR term (lambda).
     pretrain_epochs: BPR epochs before adversarial training in the same run
       (0 = adversarial from the first epoch, e.g. after `restore_embeddings`).
+    apr_start: the BPR model APR starts from: "last" (the code continues from
+      the last BPR weights) or "best" (the best validation epoch of the BPR
+      stage).
   """
 
   eps: float = 0.5
   reg_adv: float = 1.0
   pretrain_epochs: int = 0
+  apr_start: str = "last"
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.apr_start not in APR_START:
+      raise InputError(f"unknown apr_start '{self.apr_start}' "
+                       f"(choose from {', '.join(APR_START)})")
 
 
 def fast_gradient_perturbation(ids: tf.Tensor, gradients: tf.Tensor,
@@ -308,7 +321,9 @@ def build_apr(split, config):
   """`Trainable` for `train_apr`.
 
   Run params: the `APRConfig` fields, `init_checkpoint` (a BPR run's checkpoint
-  to start from) and those of `robustness_report`.
+  to start from) and those of `robustness_report`. With `pretrain_epochs`, the
+  run's "pretrained" milestone is the best BPR epoch, and results.json has
+  the paired test of APR against it.
   """
   from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
   apr_config = config_from_params(APRConfig, config.params, config.batch_size)
@@ -317,6 +332,10 @@ def build_apr(split, config):
     model.restore_embeddings(config.params["init_checkpoint"])
   model.compile(optimizer=model.apr_optimizer)
   triplets = triplets_for(split, apr_config, config.seed)
+  pretrain = apr_config.pretrain_epochs
   return Trainable(model=model, dataset_fn=triplets,
                    examples_per_epoch=triplets.examples_per_epoch,
-                   report=robustness_report(config))
+                   report=robustness_report(config),
+                   milestones={"pretrained": pretrain} if pretrain else None,
+                   restore_best_at=(pretrain if pretrain and apr_config.apr_start == "best"
+                                    else None))
