@@ -106,6 +106,26 @@ class AutoencoderModel(base.Model):
     self.actor_mle_step(history, self.sample_mask(history))
     return {m.name: m.result() for m in self.metrics}
 
+  # -- multi-stage schedules (RaCT, CF-SFL) ----------------------------------
+  def stage_of_epoch(self, first: int, second: int) -> tf.Tensor:
+    """1, 2 or 3: `self.epoch` within stages of `first`, then `second` epochs, then the rest."""
+    return tf.where(self.epoch < first, 1, tf.where(self.epoch < first + second, 2, 3))
+
+  def staged_train_step(self, batch, stage_fns) -> dict:
+    """One batch: a new dropout mask, then `stage_fns[stage - 1](history, mask)`."""
+    history = batch["history"]
+    self.step.assign_add(1)
+    mask = self.sample_mask(history)
+
+    def run(stage_fn):
+      def branch():
+        stage_fn(history, mask)
+        return tf.constant(0)
+      return branch
+
+    tf.switch_case(self.stage() - 1, [run(fn) for fn in stage_fns])
+    return {m.name: m.result() for m in self.metrics}
+
   @property
   def metrics(self):
     return [self.loss_tracker, self.kl_tracker, self.beta_tracker]

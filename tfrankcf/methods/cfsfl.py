@@ -208,9 +208,7 @@ class CFSFL(AutoencoderModel):
   # -- schedule --------------------------------------------------------------
   def stage(self) -> tf.Tensor:
     """1, 2 or 3 from `self.epoch` and the stage lengths."""
-    first = self.config.recommender_epochs
-    second = first + self.config.reward_epochs
-    return tf.where(self.epoch < first, 1, tf.where(self.epoch < second, 2, 3))
+    return self.stage_of_epoch(self.config.recommender_epochs, self.config.reward_epochs)
 
   # -- steps -----------------------------------------------------------------
   @staticmethod
@@ -267,19 +265,8 @@ class CFSFL(AutoencoderModel):
     self.reward_step(history, mask, self.config.unroll_steps)
 
   def train_step(self, batch):
-    history = batch["history"]
-    self.step.assign_add(1)
-    mask = self.sample_mask(history)
-
-    def run(stage_fn):
-      def branch():
-        stage_fn(history, mask)
-        return tf.constant(0)
-      return branch
-
-    tf.switch_case(self.stage() - 1, [run(self.recommender_stage), run(self.reward_stage),
-                                      run(self.joint_stage)])
-    return {m.name: m.result() for m in self.metrics}
+    return self.staged_train_step(
+        batch, [self.recommender_stage, self.reward_stage, self.joint_stage])
 
   @property
   def metrics(self):

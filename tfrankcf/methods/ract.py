@@ -176,10 +176,7 @@ class RaCT(AutoencoderModel):
   # -- pieces ----------------------------------------------------------------
   def stage(self) -> tf.Tensor:
     """1, 2 or 3 from `self.epoch` and the stage lengths."""
-    epoch = self.epoch
-    return tf.where(epoch < self.config.actor_epochs, 1,
-                    tf.where(epoch < self.config.actor_epochs + self.config.critic_epochs,
-                             2, 3))
+    return self.stage_of_epoch(self.config.actor_epochs, self.config.critic_epochs)
 
   def critic_features(self, nll, heldout_count, observed_count) -> tf.Tensor:
     """[B, F] in `config.critic_features` order; the counts carry no gradient."""
@@ -298,20 +295,8 @@ class RaCT(AutoencoderModel):
       self.refit_critic_statistics(dataset)
 
   def train_step(self, batch):
-    history = batch["history"]
-    self.step.assign_add(1)
-    mask = self.sample_mask(history)
-    stage = self.stage()
-
-    def run(stage_fn):
-      def branch():
-        stage_fn(history, mask)
-        return tf.constant(0)
-      return branch
-
-    tf.switch_case(stage - 1, [run(self.actor_stage), run(self.critic_stage),
-                               run(self.actor_critic_stage)])
-    return {m.name: m.result() for m in self.metrics}
+    return self.staged_train_step(
+        batch, [self.actor_stage, self.critic_stage, self.actor_critic_stage])
 
   @property
   def metrics(self):
