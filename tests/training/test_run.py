@@ -1,10 +1,11 @@
 """run_trainable: the method-independent run around the fit loop."""
 
+import numpy as np
 import pytest
 
 from tfrankcf.methods.bpr import build_bpr
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.run import run_trainable
+from tfrankcf.training.run import load_run_split, run_trainable
 
 
 def test_steps_per_execution_changes_speed_not_results(tmp_path):
@@ -18,3 +19,16 @@ def test_steps_per_execution_changes_speed_not_results(tmp_path):
     metrics.append(results["metrics"])
   for part in ("valid", "test"):
     assert metrics[0][part] == pytest.approx(metrics[1][part], rel=1e-6)
+
+
+def test_split_seed_fixes_the_split_while_seed_varies(tmp_path):
+  def split(seed, split_seed=None):
+    return load_run_split(RunConfig(method="ease", dataset="ml100k", protocol="loo_sampled",
+                                    seed=seed, split_seed=split_seed,
+                                    data_dir=str(tmp_path)))
+
+  fixed = [split(seed, split_seed=0) for seed in (0, 3)]
+  np.testing.assert_array_equal(fixed[0].test.candidates, fixed[1].test.candidates)
+  assert (fixed[0].train != fixed[1].train).nnz == 0
+  default = split(3)  # without --split_seed the split follows --seed
+  assert not np.array_equal(default.test.candidates, fixed[0].test.candidates)

@@ -17,6 +17,7 @@ class RunConfig:
   dataset: str = "ml100k"
   protocol: str = "loo_sampled"
   seed: int = 0
+  split_seed: int | None = None
   epochs: int = 1
   batch_size: int = 0
   output_dir: str = ""
@@ -31,6 +32,11 @@ class RunConfig:
   steps_per_execution: int = 1
   jit_compile: bool = False
   params: dict = dataclasses.field(default_factory=dict)
+
+  @property
+  def effective_split_seed(self) -> int:
+    """The seed of the split: `split_seed` when set (one split, many training seeds)."""
+    return self.seed if self.split_seed is None else self.split_seed
 
   def resolved_output_dir(self) -> str:
     """`output_dir`, or runs/<method>_<dataset>_<protocol>_s<seed> when empty."""

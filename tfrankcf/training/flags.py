@@ -19,6 +19,9 @@ flags.DEFINE_string("data_dir", None,
 flags.DEFINE_enum("protocol", "loo_sampled", ["loo_sampled", "loo_full", "strong", "given"],
                   "Evaluation protocol.")
 flags.DEFINE_integer("seed", 0, "Seed of the split and of every stochastic part of training.")
+flags.DEFINE_integer("split_seed", None,
+                     "Seed of the split alone (default --seed): fixes one split while --seed "
+                     "varies training, so per-user tests pair across seeds.")
 flags.DEFINE_integer("epochs", 1, "Training epochs (ignored by closed-form baselines).")
 flags.DEFINE_integer("batch_size", 0, "Training batch size (0: the method's default).")
 flags.DEFINE_string("output_dir", "",
@@ -52,7 +55,8 @@ def run_config(method: str, params: dict | None = None) -> RunConfig:
   """The `RunConfig` of the parsed command line."""
   return RunConfig(
       method=method, dataset=FLAGS.dataset, protocol=FLAGS.protocol,
-      seed=FLAGS.seed, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
+      seed=FLAGS.seed, split_seed=FLAGS.split_seed, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size,
       output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir, sep=FLAGS.sep,
       test_file=FLAGS.test_file, eval_every=FLAGS.eval_every,
       eval_batch_size=FLAGS.eval_batch_size,

@@ -51,7 +51,7 @@ def load_run_split(config: RunConfig) -> Split:
     options.update(positive_threshold=threshold, heldout_users=heldout,
                    **loaded.strong_options)
   cache_dir = os.path.join(config.data_dir or datasets.default_data_dir(), "splits")
-  return make_split(config.protocol, loaded.interactions, config.seed,
+  return make_split(config.protocol, loaded.interactions, config.effective_split_seed,
                     test_interactions=loaded.test_interactions,
                     cache_dir=cache_dir, **options)
 
