@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from tfrankcf.errors import InputError
 from tfrankcf.methods.bpr import build_bpr
+from tfrankcf.methods.supervised import build_supervised
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.run import load_run_split, run_trainable
 
@@ -32,3 +34,12 @@ def test_split_seed_fixes_the_split_while_seed_varies(tmp_path):
   assert (fixed[0].train != fixed[1].train).nnz == 0
   default = split(3)  # without --split_seed the split follows --seed
   assert not np.array_equal(default.test.candidates, fixed[0].test.candidates)
+
+
+def test_jit_compile_with_graph_features_is_a_clear_error(tmp_path):
+  config = RunConfig(method="graphrec_logloss", dataset="ml100k", protocol="loo_sampled",
+                     epochs=1, output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
+                     jit_compile=True, params={"graph_features": True, "loss": "logloss"})
+  with pytest.raises(InputError, match="--jit_compile"):
+    run_trainable(config, build_supervised)
+  assert not (tmp_path / "run" / "results.json").exists()

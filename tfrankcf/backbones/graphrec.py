@@ -102,6 +102,8 @@ class GraphRec(tf.keras.layers.Layer):
     num_users, num_items = matrix.shape
     self.num_users, self.num_items = int(num_users), int(num_items)
     self.graph_features = bool(graph_features)
+    # Graph features are ragged rows (a user's items), which XLA cannot compile.
+    self.supports_jit_compile = not self.graph_features
     size = num_users + num_items + 1 if graph_features else None
     seeds = (None, None) if seed is None else (int(seed), int(seed) + 1)
     self.user_side = _Side(

@@ -39,6 +39,12 @@ class Model(tf.keras.Model):
     self.num_items = int(num_items)
     self.loss_tracker = tf.keras.metrics.Mean(name="loss")
 
+  @property
+  def supports_jit_compile(self) -> bool:
+    """Whether XLA can compile the training step: no layer has dynamic-length inputs."""
+    return all(getattr(layer, "supports_jit_compile", True)
+               for layer in self._flatten_layers(include_self=False))
+
   # -- scoring ---------------------------------------------------------------
   def predict_scores(self, user_index: tf.Tensor, history: tf.Tensor) -> tf.Tensor:
     """Scores [B, M] for users `user_index` [B] with dense histories [B, M].

@@ -186,6 +186,10 @@ def run_trainable(config: RunConfig, build) -> dict:
   trainable = build(split, config)
   if config.steps_per_execution > 1 or config.jit_compile:
     model = trainable.model
+    if config.jit_compile and not model.supports_jit_compile:
+      raise InputError(f"--jit_compile: {config.method}'s training step has dynamic-length "
+                       "inputs that XLA cannot compile (GraphRec's graph features); "
+                       "run without --jit_compile")
     model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution,
                   jit_compile=config.jit_compile)
   outcome = train_and_evaluate(
