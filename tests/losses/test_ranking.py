@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_ranking as tfr
+from tensorflow_ranking.python import losses_impl
 
 from tfrankcf.errors import InputError
 from tfrankcf.losses import ranking
@@ -105,6 +106,36 @@ def test_neural_sort_matches_tf_ranking_v1():
       tf.constant(labels), tf.constant(logits), None)  # SUM_BY_NONZERO_WEIGHTS
   np.testing.assert_allclose(_loss("neural_sort", labels, logits).mean(), v1.numpy(),
                              rtol=1e-5)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded):
+  rng = np.random.default_rng(2)
+  labels = (rng.random((5, 30)) < 0.3).astype(np.float32)
+  labels[:, 0] = 1.0
+  labels[4] = 0.0  # a list without a relevant item weighs 0
+  if padded:
+    labels[:2, -4:] = -1.0
+  logits = tf.constant(rng.normal(size=(5, 30)).astype(np.float32))
+  impl = ranking.get("neural_sort", temperature=0.7)
+  reference = losses_impl.NeuralSortCrossEntropyLoss("reference", temperature=0.7)
+
+  def expected():
+    losses, weights = reference.compute_unreduced_loss(tf.constant(labels),
+                                                       reference.get_logits(logits))
+    return tf.reshape(losses * weights, [-1])
+
+  values, gradients = [], []
+  for loss in (lambda: impl(tf.constant(labels), logits), expected):
+    with tf.GradientTape() as tape:
+      tape.watch(logits)
+      value = loss()
+      total = tf.reduce_sum(value)
+    values.append(value.numpy())
+    gradients.append(tape.gradient(total, logits).numpy())
+  np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-4, atol=1e-6)
+  assert values[0][4] == 0.0
 
 
 def test_gumbel_approx_ndcg_from_its_seeded_noise():
