@@ -117,6 +117,8 @@ def main():
   _train(pretrained, rows, range(joint_start))
   pretrain_seconds = time.perf_counter() - start
   pretrained_ndcg = _ndcg(pretrained, split.valid)
+  print(f"stages 1-2 ({joint_start} epochs): {pretrain_seconds:.0f} s, "
+        f"valid NDCG@100 {pretrained_ndcg:.4f}", flush=True)
   with tempfile.TemporaryDirectory() as directory:
     path = tf.train.Checkpoint(model=pretrained).write(os.path.join(directory, "stage2"))
     per_t = {}
@@ -128,6 +130,8 @@ def main():
       for epoch in range(joint_start, joint_start + args.joint_epochs):
         _train(model, rows, [epoch])
         curve.append(_ndcg(model, split.valid))
+        print(f"T={t} joint epoch {epoch + 1 - joint_start}/{args.joint_epochs}: "
+              f"valid NDCG@100 {curve[-1]:.4f}", flush=True)
       seconds = time.perf_counter() - start
       model.epoch.assign(joint_start + max(args.joint_epochs - 1, 0))  # the loop is on
       per_t[str(t)] = {
