@@ -155,3 +155,22 @@ def test_restore_best_at_continues_from_the_best_epoch(tmp_path):
   third = by_hand.fit(dataset_fn(2), verbose=0).history["loss"][-1]
   assert restarted["history"][2]["loss"] == pytest.approx(third, rel=1e-6)
   assert restarted["history"][1]["loss"] == pytest.approx(first["history"][1]["loss"], rel=1e-6)
+
+
+def test_early_stopping_after_patience_not_before_the_last_stage(tmp_path):
+  split = _split()
+
+  def run(directory, patience=2, **kwargs):
+    return train_and_evaluate(_model(split, learning_rate=0.2), _dataset_fn(split), split,
+                              REPORTING["loo_sampled"], str(tmp_path / directory),
+                              epochs=40, early_stopping_patience=patience, **kwargs)
+
+  stopped = run("plain")
+  at = stopped["stopped_early_at"]
+  assert at < 40 and len(stopped["history"]) == at
+  assert at - stopped["best_epoch"] == 2  # two validations without improvement
+  again = run("plain")  # restarted after stopping: nothing more is trained
+  assert again["stopped_early_at"] == at and len(again["history"]) == at
+  assert again["metrics"]["test"] == pytest.approx(stopped["metrics"]["test"])
+  staged = run("staged", milestones={"pretrained": at + 3})
+  assert staged["stopped_early_at"] >= at + 4

@@ -25,6 +25,7 @@ class RunConfig:
   sep: str | None = None
   test_file: str | None = None
   eval_every: int = 1
+  early_stopping_patience: int = 0
   eval_batch_size: int = 1000
   positive_threshold: float | None = None
   heldout_users: float | None = None

@@ -30,6 +30,9 @@ flags.DEFINE_string("output_dir", "",
 flags.DEFINE_string("sep", None, "Column separator of an interactions file (default: detected).")
 flags.DEFINE_string("test_file", None, "A fixed test split for a file dataset (protocol 'given').")
 flags.DEFINE_integer("eval_every", 1, "Evaluate on validation users every N epochs.")
+flags.DEFINE_integer("early_stopping_patience", 0,
+                     "Stop after this many validations without a better selection metric "
+                     "(0: off); staged methods run all their stages first.")
 flags.DEFINE_integer("eval_batch_size", 1000, "Users per evaluation batch.")
 flags.DEFINE_integer("steps_per_execution", 1,
                      "Training steps per tf.function call (Keras compile): larger values "
@@ -59,6 +62,7 @@ def run_config(method: str, params: dict | None = None) -> RunConfig:
       batch_size=FLAGS.batch_size,
       output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir, sep=FLAGS.sep,
       test_file=FLAGS.test_file, eval_every=FLAGS.eval_every,
+      early_stopping_patience=FLAGS.early_stopping_patience,
       eval_batch_size=FLAGS.eval_batch_size,
       positive_threshold=FLAGS.positive_threshold,
       heldout_users=FLAGS.heldout_users, num_negatives=FLAGS.num_negatives,

@@ -70,6 +70,7 @@ def train_and_evaluate(
     milestones: dict | None = None,
     diagnostics: Callable[[], dict] | None = None,
     restore_best_at: int | None = None,
+    early_stopping_patience: int = 0,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -96,6 +97,10 @@ def train_and_evaluate(
     restore_best_at: before this epoch trains, the model (with its
       optimisers and counters) goes back to the best validation epoch so far:
       RaCT's code starts the critic stages from the best pre-trained actor.
+    early_stopping_patience: if > 0, training ends once that many
+      validations in a row have not improved the selection metric, but never
+      before the last milestone or `restore_best_at` (a staged method's stages
+      all run). A resumed run stops where the uninterrupted one would.
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
@@ -119,6 +124,9 @@ def train_and_evaluate(
   history: list = []
   history_path = os.path.join(output_dir, "checkpoints", "history.json")
   milestones = {name: at for name, at in (milestones or {}).items() if 0 < at < epochs}
+  # Early stopping may end the run only after the last stage boundary.
+  earliest_stop = max([0, restore_best_at or 0, *milestones.values()])
+  stopped_early = None
 
   def milestone_path(name):
     return os.path.join(output_dir, "milestones", name, "weights")
@@ -139,6 +147,14 @@ def train_and_evaluate(
     logging.info("Resumed from %s at epoch %d", manager.latest_checkpoint,
                  int(epoch_counter.numpy()))
   start_epoch = int(epoch_counter.numpy())
+
+  def patience_exhausted(epoch):
+    """Whether training stops after `epoch` (0-based, just validated)."""
+    return (early_stopping_patience > 0 and epoch + 1 > earliest_stop
+            and epoch - int(best.epoch.numpy()) >= early_stopping_patience * eval_every)
+
+  if history and "valid" in history[-1] and patience_exhausted(start_epoch - 1):
+    stopped_early, start_epoch = start_epoch, epochs  # killed after stopping: nothing to train
   writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
   train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
 
@@ -193,6 +209,12 @@ def train_and_evaluate(
         keep_milestone(name)
     if on_epoch_end is not None:
       on_epoch_end(epoch, entry)
+    if valid is not None and patience_exhausted(epoch):
+      stopped_early = epoch + 1
+      logging.info("Early stopping after epoch %d: no better validation %s in %d evaluations "
+                   "(best at epoch %d)", epoch + 1, reporting.selection,
+                   early_stopping_patience, int(best.epoch.numpy()) + 1)
+      break
   writer.flush()
 
   def evaluate_both():
@@ -231,4 +253,6 @@ def train_and_evaluate(
              "history": history, "timing": timing, "per_user": per_user}
   if milestone_results:
     outcome["milestones"] = milestone_results
+  if stopped_early is not None:
+    outcome["stopped_early_at"] = stopped_early
   return outcome

@@ -199,7 +199,8 @@ def run_trainable(config: RunConfig, build) -> dict:
       examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
       diagnostics=(None if trainable.diagnostics is None
                    else lambda: trainable.diagnostics(trainable.model, split)),
-      restore_best_at=trainable.restore_best_at)
+      restore_best_at=trainable.restore_best_at,
+      early_stopping_patience=config.early_stopping_patience)
   if trainable.diagnostics is not None:
     measured = [entry["diagnostics"] for entry in outcome["history"]
                 if entry.get("diagnostics")]
