@@ -10,10 +10,11 @@ product. `graph_features=False` keeps only the one-hot ids (the GuidedRec
 ML-100K script's `Graph=False`); the dense layer on a one-hot vector is then a
 row lookup, and that is how it is computed.
 
-The feature matrices stay sparse: a representation is
-`embedding_lookup_sparse` of the kernel with the batch's feature ids and
-values, so only the rows of the ids in the batch (and for graph features, the
-items/users they interacted with) are read and get gradients. Kernels are
+The feature matrices stay sparse: a representation is the batch's sparse
+feature rows times the kernel (`sparse_dense_matmul`, about twice as fast as
+`embedding_lookup_sparse` here), so only the rows of the ids in the batch
+(and for graph features, the items/users they interacted with) are read and
+get non-zero gradients. Kernels are
 N(0, 0.01^2) and biases zero, as in the original.
 """
 
@@ -74,10 +75,13 @@ class _Side(tf.keras.layers.Layer):
     flat = tf.reshape(index, [-1])
     if self.features is None:
       hidden = tf.gather(self.kernel, flat)
-    else:
+    else:  # the batch's feature rows as a sparse [n, F] matrix times the kernel
       ids, values = (tf.gather(part, flat) for part in self.features)
-      hidden = tf.nn.embedding_lookup_sparse(self.kernel, ids.to_sparse(), values.to_sparse(),
-                                             combiner="sum")
+      rows = tf.SparseTensor(
+          tf.stack([ids.value_rowids(), ids.flat_values], axis=1), values.flat_values,
+          tf.stack([tf.size(flat, out_type=tf.int64),
+                    tf.shape(self.kernel, out_type=tf.int64)[0]]))
+      hidden = tf.sparse.sparse_dense_matmul(rows, self.kernel)
     vectors = tf.nn.crelu(hidden + self.bias)
     return tf.reshape(vectors, tf.concat([tf.shape(index), [-1]], 0))
 
