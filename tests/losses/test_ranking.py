@@ -108,6 +108,15 @@ def test_neural_sort_matches_tf_ranking_v1():
                              rtol=1e-5)
 
 
+def _value_and_gradient(loss, labels, logits):
+  logits = tf.constant(logits)
+  with tf.GradientTape() as tape:
+    tape.watch(logits)
+    value = loss(tf.constant(labels), logits)
+    total = tf.reduce_sum(value)
+  return value.numpy(), tape.gradient(total, logits).numpy()
+
+
 @pytest.mark.parametrize("padded", [False, True])
 def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded):
   rng = np.random.default_rng(2)
@@ -116,26 +125,43 @@ def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded):
   labels[4] = 0.0  # a list without a relevant item weighs 0
   if padded:
     labels[:2, -4:] = -1.0
-  logits = tf.constant(rng.normal(size=(5, 30)).astype(np.float32))
-  impl = ranking.get("neural_sort", temperature=0.7)
+  logits = rng.normal(size=(5, 30)).astype(np.float32)
   reference = losses_impl.NeuralSortCrossEntropyLoss("reference", temperature=0.7)
 
-  def expected():
-    losses, weights = reference.compute_unreduced_loss(tf.constant(labels),
-                                                       reference.get_logits(logits))
+  def expected(labels, logits):
+    losses, weights = reference.compute_unreduced_loss(labels, reference.get_logits(logits))
     return tf.reshape(losses * weights, [-1])
 
-  values, gradients = [], []
-  for loss in (lambda: impl(tf.constant(labels), logits), expected):
-    with tf.GradientTape() as tape:
-      tape.watch(logits)
-      value = loss()
-      total = tf.reduce_sum(value)
-    values.append(value.numpy())
-    gradients.append(tape.gradient(total, logits).numpy())
-  np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-4, atol=1e-6)
-  assert values[0][4] == 0.0
+  value, gradient = _value_and_gradient(ranking.get("neural_sort", temperature=0.7),
+                                        labels, logits)
+  reference_value, reference_gradient = _value_and_gradient(expected, labels, logits)
+  np.testing.assert_allclose(value, reference_value, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-4, atol=1e-6)
+  assert value[4] == 0.0
+
+
+@pytest.mark.parametrize("labels_kind", ["binary", "binary_padded", "graded", "no_relevant"])
+def test_pairwise_logistic_equals_losses_impl_in_value_and_gradient(labels_kind):
+  rng = np.random.default_rng(3)
+  labels = (rng.random((4, 12)) < 0.4).astype(np.float32)
+  if labels_kind == "binary_padded":
+    labels[1, -5:] = -1.0
+  elif labels_kind == "graded":
+    labels *= rng.integers(1, 4, labels.shape)
+  elif labels_kind == "no_relevant":
+    labels[2] = 0.0
+  logits = rng.normal(size=(4, 12)).astype(np.float32)
+  reference = losses_impl.PairwiseLogisticLoss("reference", temperature=0.5)
+
+  def expected(labels, logits):
+    losses, weights = reference.compute_unreduced_loss(labels, reference.get_logits(logits))
+    return tf.reduce_sum(losses * weights, axis=[1, 2])
+
+  value, gradient = _value_and_gradient(ranking.get("pairwise_logistic", temperature=0.5),
+                                        labels, logits)
+  reference_value, reference_gradient = _value_and_gradient(expected, labels, logits)
+  np.testing.assert_allclose(value, reference_value, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-5, atol=1e-6)
 
 
 def test_gumbel_approx_ndcg_from_its_seeded_noise():

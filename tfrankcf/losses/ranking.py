@@ -100,10 +100,43 @@ class Softmax(TFRankingLoss):
 
 
 class PairwiseLogistic(TFRankingLoss):
+  """Sum over pairs l_i > l_j of log(1 + exp(-(s_i - s_j) / T)).
+
+  With binary labels (CF's implicit feedback; negative labels are padding)
+  the pairs are exactly (relevant, non-relevant), so the loss is computed on
+  a [B, P, N] block of the batch's largest P relevant and N non-relevant
+  counts instead of TF-Ranking's [B, L, L] (4x fewer pairs for a half-relevant
+  list); equal to `losses_impl` in value and gradient (tested). Graded labels
+  go through `losses_impl`.
+  """
+
   name = "pairwise_logistic"
 
   def __init__(self, temperature: float = 1.0):
     super().__init__(losses_impl.PairwiseLogisticLoss(self.name, temperature=temperature))
+    self.temperature = float(temperature)
+
+  def per_list(self, labels, logits, seed):
+    del seed
+    binary = tf.reduce_all((labels < 0) | tf.equal(labels, 0.0) | tf.equal(labels, 1.0))
+    return tf.cond(binary, lambda: self._binary(labels, logits),
+                   lambda: self._weighted(labels, logits))
+
+  def _binary(self, labels, logits):
+    scores = logits / self.temperature
+
+    def block(members):
+      """Scores [B, K] of each row's `members` (K = the batch's largest count) and a mask."""
+      count = tf.reduce_max(tf.reduce_sum(tf.cast(members, tf.int32), axis=1))
+      index = tf.math.top_k(tf.cast(members, tf.float32), k=count, sorted=False).indices
+      return (tf.gather(scores, index, batch_dims=1),
+              tf.gather(members, index, batch_dims=1))
+
+    relevant, relevant_mask = block(labels > 0)
+    other, other_mask = block(tf.equal(labels, 0.0))
+    pairs = tf.nn.softplus(other[:, tf.newaxis, :] - relevant[:, :, tf.newaxis])
+    valid = relevant_mask[:, :, tf.newaxis] & other_mask[:, tf.newaxis, :]
+    return tf.reduce_sum(tf.where(valid, pairs, 0.0), axis=[1, 2])
 
 
 class ApproxNDCG(TFRankingLoss):
