@@ -196,3 +196,25 @@ def test_factory_errors():
     ranking.get("lambdamart")
   with pytest.raises(ValueError, match="seed"):
     ranking.get("gumbel_approx_ndcg")(LABELS, LOGITS)
+
+
+@pytest.mark.parametrize("name", list(ranking.LOSSES))
+def test_every_loss_and_its_gradient_compile_with_xla(name):
+  """The GuidedRec flagfiles run the losses under --jit_compile."""
+  rng = np.random.default_rng(4)
+  labels = tf.constant((rng.random((3, 10)) < 0.5).astype(np.float32))
+  logits = tf.constant(rng.normal(size=(3, 10)).astype(np.float32))
+  loss = ranking.get(name)
+
+  @tf.function(jit_compile=True)
+  def compiled(logits):
+    with tf.GradientTape() as tape:
+      tape.watch(logits)
+      total = tf.reduce_sum(loss(labels, logits, seed=SEED))
+    return total, tape.gradient(total, logits)
+
+  total, gradient = compiled(logits)
+  assert np.isfinite(total.numpy()) and np.all(np.isfinite(gradient.numpy()))
+  if not loss.stochastic:  # XLA's stateless random streams differ from the CPU kernels'
+    np.testing.assert_allclose(total.numpy(),
+                               _loss(name, labels.numpy(), logits.numpy()).sum(), rtol=1e-4)

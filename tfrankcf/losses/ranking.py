@@ -147,42 +147,13 @@ class ApproxNDCG(TFRankingLoss):
 
 
 class NeuralSort(TFRankingLoss):
-  """Cross-entropy between the NeuralSort permutation matrices of labels and logits.
-
-  Lists without padding (sampled lists, GuidedRec's lists) take a direct form
-  of TF-Ranking's computation, equal to it (tested) at half the time: the
-  masks, row swaps and the [B, L, L] pairwise mask that padding needs are
-  skipped. Padded lists go through TF-Ranking's `losses_impl`.
-  """
+  """Cross-entropy between the NeuralSort permutation matrices of labels and logits."""
 
   name = "neural_sort"
 
   def __init__(self, temperature: float = 1.0):
     super().__init__(losses_impl.NeuralSortCrossEntropyLoss(self.name,
                                                             temperature=temperature))
-    self.temperature = float(temperature)
-
-  def per_list(self, labels, logits, seed):
-    del seed
-    return tf.cond(tf.reduce_all(labels >= 0),
-                   lambda: self._unpadded(labels, logits),
-                   lambda: self._weighted(labels, logits))
-
-  @staticmethod
-  def _sort_logits(scores: tf.Tensor) -> tf.Tensor:
-    """[B, L, L]: (L + 1 - 2i) s_k - sum_j |s_k - s_j| for rank i = 1..L, item k."""
-    list_size = tf.shape(scores)[1]
-    spread = tf.reduce_sum(tf.abs(scores[:, :, tf.newaxis] - scores[:, tf.newaxis, :]), axis=1)
-    scaling = tf.cast(list_size + 1 - 2 * tf.range(1, list_size + 1), scores.dtype)
-    return scaling[tf.newaxis, :, tf.newaxis] * scores[:, tf.newaxis, :] - spread[:, tf.newaxis]
-
-  def _unpadded(self, labels, logits):
-    true_permutation = tf.nn.softmax(self._sort_logits(labels), axis=-1)
-    smooth_permutation = tf.nn.softmax(self._sort_logits(logits / self.temperature), axis=-1)
-    cross_entropy = -tf.reduce_sum(
-        tf.stop_gradient(true_permutation) * tf.math.log(_EPSILON + smooth_permutation), axis=-1)
-    has_relevant = tf.cast(tf.reduce_sum(labels, axis=1) > 0, logits.dtype)
-    return tf.reduce_mean(cross_entropy, axis=1) * has_relevant
 
 
 class ListMLE(TFRankingLoss):
