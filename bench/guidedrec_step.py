@@ -127,7 +127,7 @@ def step_times(matrix: sp.csr_matrix, steps: int, graph_features: bool,
                    "pairs_per_second": steps * pairs / statistics.median(values),
                    "lists_per_second": steps * sampler.lists_per_batch / statistics.median(values)}
             for name, values in seconds.items()}
-  result["jit_compile"] = bool(built["guidedrec"]._jit_compile)  # pylint: disable=protected-access
+  result["jit_compile"] = compiled_loop and built["guidedrec"].supports_jit_compile
   result["guidedrec_over_logloss_step"] = (result["guidedrec"]["ms_per_step"]
                                            / result["logloss"]["ms_per_step"])
   return result

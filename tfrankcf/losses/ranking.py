@@ -114,7 +114,6 @@ class PairwiseLogistic(TFRankingLoss):
 
   def __init__(self, temperature: float = 1.0):
     super().__init__(losses_impl.PairwiseLogisticLoss(self.name, temperature=temperature))
-    self.temperature = float(temperature)
 
   def per_list(self, labels, logits, seed):
     del seed
@@ -123,7 +122,7 @@ class PairwiseLogistic(TFRankingLoss):
                    lambda: self._weighted(labels, logits))
 
   def _binary(self, labels, logits):
-    scores = logits / self.temperature
+    scores = self._impl.get_logits(logits)  # divided by the temperature
 
     def block(members):
       """Scores [B, K] of each row's `members` (K = the batch's largest count) and a mask."""
