@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tfrankcf.errors import InputError
+from tfrankcf.methods.autoencoder import build_autoencoder
 from tfrankcf.methods.bpr import build_bpr
 from tfrankcf.methods.supervised import build_supervised
 from tfrankcf.training.config import RunConfig
@@ -40,6 +41,15 @@ def test_jit_compile_with_graph_features_is_a_clear_error(tmp_path):
   config = RunConfig(method="graphrec_logloss", dataset="ml100k", protocol="loo_sampled",
                      epochs=1, output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
                      jit_compile=True, params={"graph_features": True, "loss": "logloss"})
-  with pytest.raises(InputError, match="--jit_compile"):
+  with pytest.raises(InputError, match="--jit_compile: .*GraphRec's graph features"):
     run_trainable(config, build_supervised)
+  assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_jit_compile_with_a_sampled_list_term_is_a_clear_error(tmp_path):
+  config = RunConfig(method="vae", dataset="ml100k", protocol="strong", epochs=1,
+                     output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
+                     jit_compile=True, params={"reconstruction": "listmle"})
+  with pytest.raises(InputError, match="--jit_compile: .*sampled candidate lists"):
+    run_trainable(config, build_autoencoder)
   assert not (tmp_path / "run" / "results.json").exists()

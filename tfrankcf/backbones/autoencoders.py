@@ -121,6 +121,7 @@ class Autoencoder(tf.keras.Model):
     self.reconstruction = reconstruction or get_reconstruction(
         config.reconstruction, candidates=config.candidates, list_size=config.list_size,
         memory_budget_mb=config.memory_budget_mb)
+    self.jit_compile_blocker = getattr(self.reconstruction, "jit_compile_blocker", None)
 
     def dense(units, activation=None, name=None):
       bias = (tf.keras.initializers.TruncatedNormal(stddev=config.bias_stddev)

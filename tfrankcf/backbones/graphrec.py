@@ -107,7 +107,8 @@ class GraphRec(tf.keras.layers.Layer):
     self.num_users, self.num_items = int(num_users), int(num_items)
     self.graph_features = bool(graph_features)
     # Graph features are ragged rows (a user's items), which XLA cannot compile.
-    self.supports_jit_compile = not self.graph_features
+    self.jit_compile_blocker = ("GraphRec's graph features (ragged rows)"
+                                if self.graph_features else None)
     size = num_users + num_items + 1 if graph_features else None
     seeds = (None, None) if seed is None else (int(seed), int(seed) + 1)
     self.user_side = _Side(

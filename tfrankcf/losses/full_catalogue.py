@@ -92,6 +92,7 @@ class FullCatalogueApproxNDCG:
 
   name = "approx_ndcg"
   stochastic = False
+  jit_compile_blocker = "the full-catalogue ApproxNDCG (one rank per relevant item: tf.where)"
 
   def __init__(self, temperature: float = 0.1, memory_budget_mb: float = 1024.0):
     self.temperature = float(temperature)

@@ -28,6 +28,8 @@ class SampledListLoss:
   """`loss` on sampled lists of `list_size` items: (labels [B, M], logits [B, M], seed) -> [B]."""
 
   stochastic = True
+  # The positives are a data-dependent number of items per row (tf.where, bincount).
+  jit_compile_blocker = "sampled candidate lists (a data-dependent number of positives per row)"
 
   def __init__(self, loss: ListLoss, list_size: int = 100):
     if list_size < 2:

@@ -40,10 +40,19 @@ class Model(tf.keras.Model):
     self.loss_tracker = tf.keras.metrics.Mean(name="loss")
 
   @property
+  def jit_compile_blockers(self) -> list[str]:
+    """What keeps XLA from compiling the training step: each layer's dynamic-shape part.
+
+    A layer (or an autoencoder's reconstruction term) that XLA cannot compile
+    says why in its `jit_compile_blocker` attribute.
+    """
+    return [layer.jit_compile_blocker for layer in self._flatten_layers(include_self=False)
+            if getattr(layer, "jit_compile_blocker", None)]
+
+  @property
   def supports_jit_compile(self) -> bool:
-    """Whether XLA can compile the training step: no layer has dynamic-length inputs."""
-    return all(getattr(layer, "supports_jit_compile", True)
-               for layer in self._flatten_layers(include_self=False))
+    """Whether XLA can compile the training step."""
+    return not self.jit_compile_blockers
 
   # -- scoring ---------------------------------------------------------------
   def predict_scores(self, user_index: tf.Tensor, history: tf.Tensor) -> tf.Tensor:

@@ -187,8 +187,8 @@ def run_trainable(config: RunConfig, build) -> dict:
   if config.steps_per_execution > 1 or config.jit_compile:
     model = trainable.model
     if config.jit_compile and not model.supports_jit_compile:
-      raise InputError(f"--jit_compile: {config.method}'s training step has dynamic-length "
-                       "inputs that XLA cannot compile (GraphRec's graph features); "
+      raise InputError(f"--jit_compile: {config.method}'s training step has dynamic shapes "
+                       f"that XLA cannot compile ({'; '.join(model.jit_compile_blockers)}); "
                        "run without --jit_compile")
     model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution,
                   jit_compile=config.jit_compile)
