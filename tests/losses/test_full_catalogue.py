@@ -43,11 +43,15 @@ def test_equals_tf_ranking_approx_ndcg_values_and_gradients(seed, temperature):
 
 
 def test_chunking_equals_one_chunk_in_a_tf_function():
+  """One chunk whose sigmoids the gradient reuses, or chunks it recomputes: same values."""
   labels, logits = _rows(2)
+  pairs, items = tf.constant(50, tf.int64), tf.constant(M, tf.int64)
   one_chunk = FullCatalogueApproxNDCG()  # 1 GiB: all 40 items in one chunk
-  assert int(one_chunk.chunk_size(tf.constant(50, tf.int64))) >= M
+  assert int(one_chunk.chunk_size(pairs)) >= M
+  assert bool(one_chunk.keeps_sigmoids(pairs, items))
   tiny = FullCatalogueApproxNDCG(memory_budget_mb=50 * 3 * 16 / 2**20)  # 3 items per chunk
-  assert int(tiny.chunk_size(tf.constant(50, tf.int64))) == 3
+  assert int(tiny.chunk_size(pairs)) == 3
+  assert not bool(tiny.keeps_sigmoids(pairs, items))
   want, want_gradient = _value_and_gradient(one_chunk, labels, logits)
 
   @tf.function
@@ -71,6 +75,15 @@ def test_ranks_of_pairs_by_definition():
   s = scores.numpy()
   want = [0.5 + sigmoid(s[r] - s[r, i]).sum() for r, i in [(0, 1), (1, 0), (1, 2)]]
   np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
+def test_the_gradient_keeps_the_sigmoids_only_within_the_budget():
+  pairs, items = tf.constant(1000, tf.int64), tf.constant(3000, tf.int64)
+  chunk = 2**23 // 4 // 1000  # a cache-sized chunk: 8 MiB of floats over the pairs
+  needed_mb = (1000 * 3000 * 4 + 4 * 4 * 1000 * chunk) / 2**20  # sigmoids + a chunk's blocks
+  assert bool(FullCatalogueApproxNDCG(memory_budget_mb=needed_mb).keeps_sigmoids(pairs, items))
+  assert not bool(FullCatalogueApproxNDCG(memory_budget_mb=needed_mb * 0.99).keeps_sigmoids(
+      pairs, items))
 
 
 def test_memory_budget_bounds_the_chunk():

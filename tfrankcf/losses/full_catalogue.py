@@ -6,8 +6,9 @@ for a catalogue of M items is B x M x M (tensorflow/ranking#209). The DCG only
 needs the ranks of the relevant items (every other gain is 0), so here the
 ranks are computed for the P relevant items of each row only: cost B x P x M,
 and in chunks of items sized so that the chunk's [pairs, chunk] tensors stay
-within `memory_budget_mb`. The gradient recomputes the chunks too (a custom
-gradient), so the backward pass does not keep a [pairs, M] tensor either.
+within `memory_budget_mb`. The gradient (a custom one) reuses the forward's
+[pairs, M] sigmoids when they fit in the budget too, and otherwise recomputes
+them chunk by chunk, so the backward pass stays within the budget as well.
 
 Everything else is TF-Ranking's (tfr 0.5.5 `losses_impl.ApproxNDCGLoss`): logits
 divided by the temperature (default 0.1); items with a negative label are
@@ -29,7 +30,8 @@ _CACHE_BLOCK_BYTES = 8 * 2**20
 
 
 def approx_ranks_of_pairs(scores: tf.Tensor, rows: tf.Tensor, items: tf.Tensor,
-                          chunk_size: tf.Tensor) -> tf.Tensor:
+                          chunk_size: tf.Tensor, keep_sigmoids: bool | tf.Tensor = False
+                          ) -> tf.Tensor:
   """1/2 + sum_j sigmoid(scores[r, j] - scores[r, i]) for each pair (r, i), [P].
 
   Args:
@@ -37,10 +39,14 @@ def approx_ranks_of_pairs(scores: tf.Tensor, rows: tf.Tensor, items: tf.Tensor,
     rows: [P] int64 row of each pair.
     items: [P] int64 item of each pair.
     chunk_size: items per chunk; memory is O(P x chunk_size) forward and backward.
+    keep_sigmoids: keep the forward's [P, M] sigmoids for the gradient instead
+      of recomputing them chunk by chunk (the sigmoids are most of the cost:
+      about a third less time, P x M floats more memory).
   """
   num_rows = tf.shape(scores, out_type=tf.int64)[0]
   num_items = tf.shape(scores, out_type=tf.int64)[1]
   chunk_size = tf.cast(chunk_size, tf.int64)
+  keep_sigmoids = tf.convert_to_tensor(keep_sigmoids, tf.bool)
   starts = tf.range(0, num_items, chunk_size)
   num_chunks = tf.size(starts)
   pairs = tf.stack([rows, items], axis=1)
@@ -48,17 +54,23 @@ def approx_ranks_of_pairs(scores: tf.Tensor, rows: tf.Tensor, items: tf.Tensor,
   @tf.custom_gradient
   def ranks(scores):
     own = tf.gather_nd(scores, pairs)
+    nothing = tf.zeros([0, 0], scores.dtype)
 
     def sigmoids(chunk):
       start = starts[chunk]
       columns = scores[:, start:tf.minimum(start + chunk_size, num_items)]
       return tf.sigmoid(tf.gather(columns, rows) - own[:, tf.newaxis])
 
-    def add_chunk(chunk, total):
-      return chunk + 1, total + tf.reduce_sum(sigmoids(chunk), axis=1)
+    def add_chunk(chunk, total, kept):
+      sigmoid = sigmoids(chunk)
+      kept = kept.write(chunk, tf.cond(keep_sigmoids, lambda: sigmoid, lambda: nothing))
+      return chunk + 1, total + tf.reduce_sum(sigmoid, axis=1), kept
 
-    _, total = tf.while_loop(lambda chunk, _: chunk < num_chunks, add_chunk,
-                             (0, tf.fill(tf.shape(own), 0.5)), parallel_iterations=1)
+    kept = tf.TensorArray(scores.dtype, size=num_chunks, infer_shape=False,
+                          element_shape=tf.TensorShape(None))
+    _, total, kept = tf.while_loop(lambda chunk, *_: chunk < num_chunks, add_chunk,
+                                   (0, tf.fill(tf.shape(own), 0.5), kept),
+                                   parallel_iterations=1)
 
     def gradient(upstream):
       # d rank_p / d s[r, j] = sigmoid'(s[r, j] - s[r, i]) for every j, and
@@ -68,7 +80,8 @@ def approx_ranks_of_pairs(scores: tf.Tensor, rows: tf.Tensor, items: tf.Tensor,
           tf.stack([num_rows, tf.size(rows, out_type=tf.int64)]))
 
       def add_chunk_gradient(chunk, columns, own_gradient):
-        sigmoid = sigmoids(chunk)
+        sigmoid = tf.cond(keep_sigmoids, lambda: kept.read(chunk), lambda: sigmoids(chunk))
+        sigmoid = tf.ensure_shape(sigmoid, [None, None])
         derivative = sigmoid * (1.0 - sigmoid)
         column_gradient = tf.sparse.sparse_dense_matmul(weights, derivative)
         return (chunk + 1, columns.write(chunk, tf.transpose(column_gradient)),
@@ -104,6 +117,14 @@ class FullCatalogueApproxNDCG:
     elements = min(budget, _CACHE_BLOCK_BYTES) // _FLOAT_BYTES
     return tf.maximum(tf.constant(elements, tf.int64) // tf.maximum(num_pairs, 1), 1)
 
+  def keeps_sigmoids(self, num_pairs: tf.Tensor, num_items: tf.Tensor) -> tf.Tensor:
+    """Whether the [pairs, M] sigmoids fit in the budget beside the chunks: then the
+    gradient reuses them instead of recomputing them."""
+    chunk_bytes = (_LIVE_BLOCKS * _FLOAT_BYTES * num_pairs
+                   * tf.minimum(self.chunk_size(num_pairs), num_items))
+    return (_FLOAT_BYTES * num_pairs * num_items + chunk_bytes
+            <= int(self.memory_budget_mb * 2**20))
+
   def __call__(self, labels: tf.Tensor, logits: tf.Tensor,
                seed: tf.Tensor | None = None) -> tf.Tensor:
     del seed  # deterministic
@@ -116,8 +137,10 @@ class FullCatalogueApproxNDCG:
     relevant = tf.where(labels > 0.0)  # [P, 2], row-major
     rows, items = relevant[:, 0], relevant[:, 1]
     num_rows = tf.shape(labels, out_type=tf.int64)[0]
-    ranks = approx_ranks_of_pairs(scores, rows, items,
-                                  self.chunk_size(tf.shape(rows, out_type=tf.int64)[0]))
+    num_pairs = tf.shape(rows, out_type=tf.int64)[0]
+    ranks = approx_ranks_of_pairs(
+        scores, rows, items, self.chunk_size(num_pairs),
+        self.keeps_sigmoids(num_pairs, tf.shape(scores, out_type=tf.int64)[1]))
 
     max_label = tf.gather(tf.reduce_max(labels, axis=-1), rows)
     gains = tf.pow(2.0, tf.gather_nd(labels, relevant) - max_label) - tf.pow(2.0, -max_label)
