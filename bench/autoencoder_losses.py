@@ -158,6 +158,7 @@ def main():
       "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
       "cpu_count": os.cpu_count(), "machine": platform.machine(),
       "tensorflow": tf.__version__,
+      "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
       "load_average_1min": {"before": load_before[0], "after": load_after[0]},
       "data": {"users": split.num_users, "items": split.num_items,
                "interactions": int(split.train.nnz), "batch_size": BATCH,

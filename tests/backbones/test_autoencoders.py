@@ -78,3 +78,19 @@ def test_bad_names():
     build_actor("vqvae", M)
   with pytest.raises(InputError, match="unknown actor option"):
     build_actor("vae", M, dropout=0.3)
+
+
+@pytest.mark.parametrize("name", sorted(ACTORS))
+def test_leading_products_give_the_full_input_forward(name):
+  """CF-SFL's loop computes x's part of the first layer once: same logits and KL."""
+  actor = build_actor(name, M, input_width=M + 5)
+  rng = np.random.default_rng(2)
+  leading = tf.constant(rng.random((4, M)).astype(np.float32))
+  trailing = tf.constant(rng.normal(size=(4, 5)).astype(np.float32))
+  seed = tf.constant([1, 2], tf.int64)
+  for training in (False, True):
+    want = actor(tf.concat([leading, trailing], axis=1), training=training, seed=seed)
+    got = actor(trailing, training=training, seed=seed,
+                leading_products=actor.input_products(leading))
+    for w, g in zip(want, got):
+      np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)

@@ -142,13 +142,46 @@ class Autoencoder(tf.keras.Model):
     self.output_layer = dense(self.num_items, name="logits")
     self(tf.zeros([1, self.input_width]))  # create the weights now
 
-  def call(self, inputs, training=False, seed=None):
-    h = inputs
-    for layer in self.encoder_layers:
-      h = layer(h)
+  @property
+  def input_layers(self) -> list:
+    """The layers that read the input: the first encoder layer, or the latent ones."""
+    if self.encoder_layers:
+      return self.encoder_layers[:1]
     if self.config.variational:
-      mean = self.mean_layer(h)
-      log_variance = self.log_variance_layer(h)
+      return [self.mean_layer, self.log_variance_layer]
+    return [self.latent_layer]
+
+  def input_products(self, leading: tf.Tensor) -> list:
+    """leading @ W[:k] for each input layer (k = leading's width).
+
+    The part of the first layer that a loop whose trailing input columns
+    change (CF-SFL's [x, v_t]) computes once instead of once per step: the
+    M-wide product is most of an encoder's cost.
+    """
+    width = leading.shape[-1]
+    return [tf.matmul(leading, layer.kernel[:width]) for layer in self.input_layers]
+
+  def _read_input(self, index: int, layer, inputs, leading_products):
+    if leading_products is None:
+      return layer(inputs)
+    trailing = layer.kernel[self.input_width - inputs.shape[-1]:]
+    return layer.activation(tf.nn.bias_add(
+        leading_products[index] + tf.matmul(inputs, trailing), layer.bias))
+
+  def call(self, inputs, training=False, seed=None, leading_products=None):
+    """`inputs` [B, input_width]; or, with `leading_products` (`input_products` of
+    the leading columns), only the trailing columns."""
+    def read(index, layer):
+      return self._read_input(index, layer, inputs, leading_products)
+
+    h = inputs
+    for index, layer in enumerate(self.encoder_layers):
+      h = read(index, layer) if index == 0 else layer(h)
+    reads_input = not self.encoder_layers
+    if self.config.variational:
+      mean = read(0, self.mean_layer) if reads_input else self.mean_layer(h)
+      log_variance = (read(1, self.log_variance_layer) if reads_input
+                      else self.log_variance_layer(h))
       kl = 0.5 * tf.reduce_sum(
           -log_variance + tf.exp(log_variance) + tf.square(mean) - 1.0, axis=1)
       z = mean
@@ -156,8 +189,8 @@ class Autoencoder(tf.keras.Model):
         epsilon = tf.random.stateless_normal(tf.shape(mean), seed=seed)
         z = mean + epsilon * tf.exp(0.5 * log_variance)
     else:
-      z = self.latent_layer(h)
-      kl = tf.zeros(tf.shape(h)[:1])
+      z = read(0, self.latent_layer) if reads_input else self.latent_layer(h)
+      kl = tf.zeros(tf.shape(z)[:1])
     for layer in self.decoder_layers:
       z = layer(z)
     return self.output_layer(z), kl

@@ -118,15 +118,6 @@ class CFSFLConfig:
     return int(self.feedback_dims[-1])
 
 
-def _input_layers(actor: Autoencoder) -> list:
-  """The actor's layers that read its input."""
-  if actor.encoder_layers:
-    return actor.encoder_layers[:1]
-  if actor.config.variational:
-    return [actor.mean_layer, actor.log_variance_layer]
-  return [actor.latent_layer]
-
-
 class _LogitsScorer:
   """`evaluate`'s `score` interface over a history -> logits function."""
 
@@ -158,7 +149,7 @@ class CFSFL(AutoencoderModel):
     self.feedback_optimizer = tf.keras.optimizers.Adam(config.feedback_learning_rate)
     self.feedback_optimizer.build(self.virtual_user.feedback_variables)
     if config.feedback_init == "zeros":
-      for layer in _input_layers(actor):
+      for layer in actor.input_layers:
         kernel = layer.kernel
         kernel.assign(tf.concat([kernel[:actor.num_items],
                                  tf.zeros_like(kernel[actor.num_items:])], axis=0))
@@ -189,14 +180,23 @@ class CFSFL(AutoencoderModel):
 
   def unroll(self, history, steps: int, mask=None, training=False,
              stream: int = _RECOMMENDER_STREAM):
-    """(logits, kl) of a_T after `steps` rounds of recommendation and feedback."""
+    """(logits, kl) of a_T after `steps` rounds of recommendation and feedback.
+
+    x's part of the recommender's first layer is the same in every round: it
+    is computed once (`Autoencoder.input_products`), each round adds v_t's.
+    """
     base_seed = self.noise_seed(stream)
-    feedback = None
+    observed = (encoder_input(history) if mask is None
+                else encoder_input(history, mask, self.actor.config.keep_prob))
+    products = self.actor.input_products(observed)
+    feedback = tf.zeros([tf.shape(history)[0], self.config.feedback_width])
     for t in range(steps + 1):
       seed = tf.random.experimental.stateless_fold_in(base_seed, t)
-      logits, kl = self.forward(history, mask, training, feedback, seed)
+      logits, kl = self.actor(feedback, training=training and mask is not None, seed=seed,
+                              leading_products=products)
       if t < steps:
-        feedback = self.virtual_user.feedback(history, tf.nn.softmax(logits))
+        feedback = tf.math.l2_normalize(
+            self.virtual_user.feedback(history, tf.nn.softmax(logits)), axis=1)
     return logits, kl
 
   def predict_scores(self, user_index, history):
