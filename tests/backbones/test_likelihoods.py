@@ -1,10 +1,14 @@
-"""Reconstruction terms against numpy, and the registry's error."""
+"""Reconstruction terms against numpy and TF-Ranking, XLA, and the registry's error."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfrankcf.backbones import likelihoods
 from tfrankcf.errors import InputError
+from tfrankcf.losses import ranking
+from tfrankcf.losses.full_catalogue import FullCatalogueApproxNDCG
+from tfrankcf.losses.sampled_lists import SampledListLoss
 
 
 def _data():
@@ -41,7 +45,6 @@ _TERMS = ([(name, "sampled") for name in likelihoods.RECONSTRUCTIONS]
 @pytest.mark.parametrize("name,candidates", _TERMS)
 def test_a_term_compiles_with_xla_or_names_its_blocker(name, candidates):
   """--jit_compile either works or is refused up front (run.py reads the blocker)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   labels, logits = _data()
   term = likelihoods.get_reconstruction(name, candidates=candidates, list_size=4)
   args = ((tf.constant([1, 2], tf.int64),) if getattr(term, "stochastic", False) else ())
@@ -59,3 +62,26 @@ def test_a_term_compiles_with_xla_or_names_its_blocker(name, candidates):
   else:
     with pytest.raises(tf.errors.InvalidArgumentError):
       compiled(tf.constant(logits))
+
+
+@pytest.mark.parametrize("name", ["approx_ndcg", "gumbel_approx_ndcg"])
+def test_sampled_approx_ndcg_ranks_only_relevant_items_with_tf_rankings_values(name):
+  """The autoencoders' ApproxNDCG terms (B x P x L) equal TF-Ranking's (B x L x L)."""
+  rng = np.random.default_rng(5)
+  labels = tf.constant((rng.random((6, 40)) < 0.3).astype(np.float32))
+  logits = tf.constant(rng.normal(size=(6, 40)).astype(np.float32))
+  seed = tf.constant([4, 1], tf.int64)
+  term = likelihoods.get_reconstruction(name, list_size=12)
+  inner = term.loss if name == "approx_ndcg" else term.loss.list_approx_ndcg
+  assert isinstance(inner, FullCatalogueApproxNDCG)
+  reference = SampledListLoss(ranking.get(name), list_size=12)
+  results = []
+  for loss in (term, reference):
+    with tf.GradientTape() as tape:
+      tape.watch(logits)
+      values = loss(labels, logits, seed=seed)
+      total = tf.reduce_sum(values * tf.range(1.0, 7.0))
+    results.append((values.numpy(), tape.gradient(total, logits).numpy()))
+  np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
+  np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-5)
+  assert np.any(results[0][1] != 0.0)

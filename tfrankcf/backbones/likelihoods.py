@@ -86,4 +86,17 @@ def get_reconstruction(name: str, candidates: str = "sampled", list_size: int = 
     return FullCatalogueApproxNDCG(memory_budget_mb=memory_budget_mb)
   if name in RECONSTRUCTIONS:
     return RECONSTRUCTIONS[name]
-  return SampledListLoss(ranking.get(name), list_size)
+  return SampledListLoss(_list_loss(name, memory_budget_mb), list_size)
+
+
+def _list_loss(name: str, memory_budget_mb: float) -> ranking.ListLoss:
+  """The loss on sampled lists; ApproxNDCG's ranks (also in each Gumbel sample) only
+  for the relevant items: `FullCatalogueApproxNDCG` on rows of L items costs
+  B x P x L instead of TF-Ranking's B x L x L, with the same values."""
+  if name == "approx_ndcg":
+    return FullCatalogueApproxNDCG(memory_budget_mb=memory_budget_mb)
+  if name == "gumbel_approx_ndcg":
+    loss = ranking.get(name)
+    loss.list_approx_ndcg = FullCatalogueApproxNDCG(loss.temperature, memory_budget_mb)
+    return loss
+  return ranking.get(name)

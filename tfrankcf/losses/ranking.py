@@ -186,16 +186,21 @@ class GumbelApproxNDCG(ApproxNDCG):
 
   The sampling is TF-Ranking's `GumbelSampler` (log softmax of (logits + g) /
   gumbel_temperature, padding at log 1e-20) with g drawn statelessly from `seed`.
+  `list_approx_ndcg` computes the ApproxNDCG of the perturbed lists: by default
+  TF-Ranking's ([B * sample_size, L, L], XLA-compatible); the autoencoders pass
+  `FullCatalogueApproxNDCG`, which ranks only the relevant items (same values).
   """
 
   name = "gumbel_approx_ndcg"
   stochastic = True
 
   def __init__(self, temperature: float = 0.1, sample_size: int = 8,
-               gumbel_temperature: float = 1.0):
+               gumbel_temperature: float = 1.0, list_approx_ndcg=None):
     super().__init__(temperature)
+    self.temperature = float(temperature)
     self.sample_size = int(sample_size)
     self.gumbel_temperature = float(gumbel_temperature)
+    self.list_approx_ndcg = list_approx_ndcg or self._weighted
 
   def per_list(self, labels, logits, seed):
     batch_size, list_size = tf.unstack(tf.shape(labels))
@@ -205,7 +210,7 @@ class GumbelApproxNDCG(ApproxNDCG):
     sampled = tf.reshape(logits[:, tf.newaxis] + gumbel, [-1, list_size])
     sampled = tf.where(valid, sampled / self.gumbel_temperature, tf.math.log(_EPSILON))
     sampled = tf.math.log(tf.nn.softmax(sampled) + _EPSILON)
-    losses = self._weighted(tf.repeat(labels, self.sample_size, axis=0), sampled)
+    losses = self.list_approx_ndcg(tf.repeat(labels, self.sample_size, axis=0), sampled)
     return tf.reduce_mean(tf.reshape(losses, [batch_size, self.sample_size]), axis=1)
 
 
