@@ -95,8 +95,7 @@ def _list_loss(name: str, memory_budget_mb: float) -> ranking.ListLoss:
   B x P x L instead of TF-Ranking's B x L x L, with the same values."""
   if name == "approx_ndcg":
     return FullCatalogueApproxNDCG(memory_budget_mb=memory_budget_mb)
-  if name == "gumbel_approx_ndcg":
-    loss = ranking.get(name)
-    loss.list_approx_ndcg = FullCatalogueApproxNDCG(loss.temperature, memory_budget_mb)
-    return loss
+  if name == "gumbel_approx_ndcg":  # both at TF-Ranking's temperature 0.1 (tested equal)
+    return ranking.get(name, list_approx_ndcg=FullCatalogueApproxNDCG(
+        memory_budget_mb=memory_budget_mb))
   return ranking.get(name)

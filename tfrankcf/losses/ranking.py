@@ -197,7 +197,6 @@ class GumbelApproxNDCG(ApproxNDCG):
   def __init__(self, temperature: float = 0.1, sample_size: int = 8,
                gumbel_temperature: float = 1.0, list_approx_ndcg=None):
     super().__init__(temperature)
-    self.temperature = float(temperature)
     self.sample_size = int(sample_size)
     self.gumbel_temperature = float(gumbel_temperature)
     self.list_approx_ndcg = list_approx_ndcg or self._weighted

@@ -64,12 +64,22 @@ class AutoencoderModel(base.Model):
     uniform = tf.random.stateless_uniform(tf.shape(history), seed=self.noise_seed(0))
     return tf.cast(uniform < self.actor.config.keep_prob, history.dtype)
 
+  def observed_input(self, history: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    """The normalised history; with `mask`, dropped out as in training."""
+    if mask is None:
+      return encoder_input(history)
+    return encoder_input(history, mask, self.actor.config.keep_prob)
+
+  def actor_input(self, history: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    """What the actor reads: the observed input (CF-SFL appends its feedback columns)."""
+    return self.observed_input(history, mask)
+
   def forward(self, history: tf.Tensor, mask: tf.Tensor | None = None,
               training: bool = False):
     """Actor logits [B, M] and KL [B]; with `mask`, the training-time pass."""
+    inputs = self.actor_input(history, mask)
     if mask is None:
-      return self.actor(encoder_input(history), training=False)
-    inputs = encoder_input(history, mask, self.actor.config.keep_prob)
+      return self.actor(inputs, training=False)
     return self.actor(inputs, training=training, seed=self.noise_seed(1))
 
   # -- scoring ---------------------------------------------------------------

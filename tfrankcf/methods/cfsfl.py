@@ -55,7 +55,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import Autoencoder, encoder_input
+from tfrankcf.backbones.autoencoders import Autoencoder
 from tfrankcf.backbones.virtual_user import EMBEDDING_DIM, HIDDEN_DIMS, VirtualUser
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
@@ -159,24 +159,10 @@ class CFSFL(AutoencoderModel):
     self.neg_log_reward_tracker = tf.keras.metrics.Mean(name="neg_log_reward")
 
   # -- the loop --------------------------------------------------------------
-  def state(self, history, mask=None, feedback=None) -> tf.Tensor:
-    """The recommender's input [normalised x (dropped out by `mask`), normalised v]."""
-    if mask is None:
-      observed = encoder_input(history)
-    else:
-      observed = encoder_input(history, mask, self.actor.config.keep_prob)
-    if feedback is None:
-      return tf.concat([observed, tf.zeros([tf.shape(history)[0],
-                                            self.config.feedback_width])], axis=1)
-    return tf.concat([observed, tf.math.l2_normalize(feedback, axis=1)], axis=1)
-
-  def forward(self, history, mask=None, training=False, feedback=None, seed=None):
-    """Recommender logits [B, M] and KL [B] for the state [x, v] (v = 0 if None)."""
-    inputs = self.state(history, mask, feedback)
-    if mask is None:
-      return self.actor(inputs, training=False)
-    return self.actor(inputs, training=training,
-                      seed=self.noise_seed(1) if seed is None else seed)
+  def actor_input(self, history, mask=None) -> tf.Tensor:
+    """[normalised x (dropped out by `mask`), v = 0]: the recommender without feedback."""
+    return tf.concat([self.observed_input(history, mask),
+                      tf.zeros([tf.shape(history)[0], self.config.feedback_width])], axis=1)
 
   def unroll(self, history, steps: int, mask=None, training=False,
              stream: int = _RECOMMENDER_STREAM):
@@ -186,9 +172,7 @@ class CFSFL(AutoencoderModel):
     is computed once (`Autoencoder.input_products`), each round adds v_t's.
     """
     base_seed = self.noise_seed(stream)
-    observed = (encoder_input(history) if mask is None
-                else encoder_input(history, mask, self.actor.config.keep_prob))
-    products = self.actor.input_products(observed)
+    products = self.actor.input_products(self.observed_input(history, mask))
     feedback = tf.zeros([tf.shape(history)[0], self.config.feedback_width])
     for t in range(steps + 1):
       seed = tf.random.experimental.stateless_fold_in(base_seed, t)
@@ -255,7 +239,7 @@ class CFSFL(AutoencoderModel):
     self.neg_log_reward_tracker.update_state(tf.reduce_mean(neg_log_reward))
 
   def recommender_stage(self, history, mask):
-    self.actor_mle_step(history, mask)  # v = 0: forward() appends zero feedback
+    self.actor_mle_step(history, mask)  # v = 0: actor_input() appends zero feedback
 
   def reward_stage(self, history, mask):
     self.reward_step(history, mask, steps=0)  # Alg. 1 line 10: v = 0
