@@ -117,14 +117,18 @@ def _value_and_gradient(loss, labels, logits):
   return value.numpy(), tape.gradient(total, logits).numpy()
 
 
+@pytest.mark.parametrize("graded", [False, True])
 @pytest.mark.parametrize("padded", [False, True])
-def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded):
+def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded, graded):
   rng = np.random.default_rng(2)
   labels = (rng.random((5, 30)) < 0.3).astype(np.float32)
   labels[:, 0] = 1.0
   labels[4] = 0.0  # a list without a relevant item weighs 0
+  if graded:  # the labels' own NeuralSort matrix, not the binary closed form
+    labels *= rng.integers(1, 4, labels.shape)
   if padded:
     labels[:2, -4:] = -1.0
+    labels[2, 3] = labels[2, 7] = -1.0  # padding inside the list too
   logits = rng.normal(size=(5, 30)).astype(np.float32)
   reference = losses_impl.NeuralSortCrossEntropyLoss("reference", temperature=0.7)
 

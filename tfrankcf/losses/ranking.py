@@ -146,13 +146,66 @@ class ApproxNDCG(TFRankingLoss):
 
 
 class NeuralSort(TFRankingLoss):
-  """Cross-entropy between the NeuralSort permutation matrices of labels and logits."""
+  """Cross-entropy between the NeuralSort permutation matrices of labels and logits.
+
+  TF-Ranking's values (`losses_impl.NeuralSortCrossEntropyLoss`, tested equal in
+  value and gradient), computed with less: padding (negative labels) is pushed
+  out of the softmax on the [B, L] level instead of by masking, gathering and
+  sorting [B, L, L] tensors, and no gradient flows through the labels' matrix.
+  For binary labels (CF's implicit feedback) that matrix is not built at all: row
+  r has one value on the relevant and one on the other items, known in closed
+  form, so the cross-entropy is two batched matrix-vector products.
+  """
 
   name = "neural_sort"
 
   def __init__(self, temperature: float = 1.0):
     super().__init__(losses_impl.NeuralSortCrossEntropyLoss(self.name,
                                                             temperature=temperature))
+
+  def per_list(self, labels, logits, seed):
+    del seed
+    valid = labels >= 0.0
+    labels = tf.where(valid, labels, 0.0)
+    scores = tf.where(valid, self._impl.get_logits(logits), 0.0)  # divided by the temperature
+    num_valid = tf.reduce_sum(tf.cast(valid, tf.float32), axis=1, keepdims=True)  # [B, 1]
+    # Row r = 1..n of a list's matrix ranks its n valid items: scaling n + 1 - 2r
+    # (TF-Ranking moves the padded rows last and drops them from the loss).
+    list_size = tf.cast(tf.shape(labels)[1], tf.float32)
+    position = tf.range(1.0, list_size + 1.0)
+    scaling = num_valid + 1.0 - 2.0 * position  # [B, L]
+    valid_row = position <= num_valid
+
+    def log_numerators(values):
+      """(n + 1 - 2r) v_k - sum_j |v_k - v_j| over valid j, [B, L, L]; -1e30 for padded k."""
+      # Padded v_j are 0: each adds |v_k| to the sum over all j.
+      spread = (tf.reduce_sum(tf.abs(values[:, :, tf.newaxis] - values[:, tf.newaxis, :]), axis=2)
+                - (list_size - num_valid) * tf.abs(values))
+      spread = tf.where(valid, spread, 1e30)
+      return scaling[:, :, tf.newaxis] * values[:, tf.newaxis, :] - spread[:, tf.newaxis, :]
+
+    log_smooth = tf.math.log(_EPSILON + tf.nn.softmax(log_numerators(scores)))
+
+    def binary_cross_entropy():
+      relevant = tf.reduce_sum(labels, axis=1, keepdims=True)
+      other = num_valid - relevant
+      relevant_logit, other_logit = scaling - other, -tf.broadcast_to(relevant, tf.shape(scaling))
+      normaliser = tf.reduce_logsumexp(tf.stack([relevant_logit + tf.math.log(relevant),
+                                                 other_logit + tf.math.log(other)]), axis=0)
+      on_relevant = tf.linalg.matvec(log_smooth, labels)
+      on_other = tf.linalg.matvec(log_smooth, tf.cast(valid, tf.float32) - labels)
+      return -(tf.exp(relevant_logit - normaliser) * on_relevant
+               + tf.exp(other_logit - normaliser) * on_other)
+
+    def graded_cross_entropy():
+      true = tf.nn.softmax(log_numerators(labels))
+      return -tf.reduce_sum(true * log_smooth, axis=2)
+
+    binary = tf.reduce_all(tf.equal(labels, 0.0) | tf.equal(labels, 1.0))
+    cross_entropy = tf.cond(binary, binary_cross_entropy, graded_cross_entropy)
+    loss = tf.math.divide_no_nan(
+        tf.reduce_sum(tf.where(valid_row, cross_entropy, 0.0), axis=1), num_valid[:, 0])
+    return tf.where(tf.reduce_sum(labels, axis=1) > 0.0, loss, 0.0)
 
 
 class ListMLE(TFRankingLoss):
