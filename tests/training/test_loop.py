@@ -126,7 +126,15 @@ def test_milestone_keeps_the_best_model_so_far_and_is_compared(tmp_path):
   gain = early["paired_test"]["ndcg@10"]
   assert gain["mean_difference"] == pytest.approx(
       outcome["metrics"]["test"]["ndcg@10"] - early["metrics"]["test"]["ndcg@10"], abs=1e-9)
-  assert set(outcome["per_user"]) == {"valid", "test", "early.valid", "early.test"}
+  assert set(outcome["per_user"]) == {"valid", "test", "early.valid", "early.test",
+                                      "last_epoch.valid", "last_epoch.test"}
+  # the model as the last epoch left it, whichever epoch was selected, against the milestone
+  last = outcome["last_epoch"]
+  assert last["epoch"] == 4
+  assert last["metrics"]["valid"]["ndcg@10"] == pytest.approx(
+      outcome["history"][-1]["valid"]["ndcg@10"])
+  assert last["paired_test"]["early"]["ndcg@10"]["mean_difference"] == pytest.approx(
+      last["metrics"]["test"]["ndcg@10"] - early["metrics"]["test"]["ndcg@10"], abs=1e-9)
   # keeping the milestone does not disturb training, and survives a resume
   plain = train_and_evaluate(_model(split), _dataset_fn(split), split, reporting,
                              str(tmp_path / "b"), epochs=4)

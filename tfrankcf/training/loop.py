@@ -107,7 +107,10 @@ def train_and_evaluate(
     `history`, `timing`, `best_epoch`, `per_user` ({"valid", "test"} and
     "<milestone>.valid", "<milestone>.test" evaluation results) and, with
     milestones, `milestones` ({name: {"epochs", "best_epoch", "metrics",
-    "paired_test"}}; paired_test: final minus milestone, per test metric).
+    "paired_test"}}; paired_test: final minus milestone, per test metric) and
+    `last_epoch` ({"epoch", "metrics", "paired_test": {milestone: last epoch's
+    model minus milestone}}; per_user "last_epoch.valid", "last_epoch.test"):
+    the model as the last stage left it, whichever epoch validation selected.
   """
   best = _BestTracker()
   epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -222,7 +225,15 @@ def train_and_evaluate(
                           batch_size=eval_batch_size)
                  for eval_set in (split.valid, split.test))
 
-  milestone_results, per_user = {}, {}
+  milestone_results, per_user, last_epoch = {}, {}, None
+  if milestones:
+    # A staged method's selection may fall in an early stage (CF-SFL's loop, say, never beating
+    # its pre-trained recommender); how its last stage left the model is reported too.
+    valid_last, test_last = evaluate_both()
+    per_user["last_epoch.valid"], per_user["last_epoch.test"] = valid_last, test_last
+    last_epoch = {"epoch": int(epoch_counter.numpy()),
+                  "metrics": {"valid": valid_last.means, "test": test_last.means},
+                  "paired_test": {}}
   for name, at in milestones.items():
     if not os.path.exists(milestone_path(name) + ".json"):
       continue
@@ -242,6 +253,8 @@ def train_and_evaluate(
     kept = per_user[f"{name}.test"].per_user
     result["paired_test"] = {key: paired_test(kept[key], test_result.per_user[key])
                              for key in test_result.per_user}
+    last_epoch["paired_test"][name] = {key: paired_test(kept[key], test_last.per_user[key])
+                                       for key in test_last.per_user}
   epochs_run = max(len(history), 1)
   timing = {"train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / epochs_run}
@@ -253,6 +266,8 @@ def train_and_evaluate(
              "history": history, "timing": timing, "per_user": per_user}
   if milestone_results:
     outcome["milestones"] = milestone_results
+  if last_epoch is not None:
+    outcome["last_epoch"] = last_epoch
   if stopped_early is not None:
     outcome["stopped_early_at"] = stopped_early
   return outcome

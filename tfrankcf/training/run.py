@@ -134,6 +134,12 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
   write_json(os.path.join(output_dir, "results.json"), results)
   keys = REPORTING[config.protocol].keys()
   print(summary_table(config.method, results["metrics"], keys))
+  staged = {f"{name} (best of epochs 1-{kept['epochs']})": kept["metrics"]
+            for name, kept in results.get("milestones", {}).items()}
+  if "last_epoch" in results:
+    staged[f"last epoch ({results['last_epoch']['epoch']})"] = results["last_epoch"]["metrics"]
+  for name, metrics in staged.items():
+    print(f"{name}:\n{summary_table('', metrics, keys)}")
   print(f"results: {os.path.join(output_dir, 'results.json')}")
   return results
 
