@@ -13,7 +13,7 @@ over the test users of CF-SFL against it.
 
 from absl import flags
 
-from tfrankcf.methods.cfsfl import FEEDBACK_INIT, build_cfsfl
+from tfrankcf.methods.cfsfl import FEEDBACK_HISTORY, FEEDBACK_INIT, build_cfsfl
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
@@ -33,6 +33,9 @@ flags.DEFINE_enum("feedback_init", "zeros", list(FEEDBACK_INIT),
                   "from the pre-trained predictions) or glorot.")
 flags.FLAGS.set_default("protocol", "strong")
 
+flags.DEFINE_enum("feedback_history", "full", list(FEEDBACK_HISTORY),
+                  "x of the virtual user's h(x, a) in training: the whole training row "
+                  "(full) or the items the recommender's dropped-out input kept (observed).")
 FLAGS = flags.FLAGS
 
 
@@ -41,7 +44,8 @@ def main(argv):
   params = common_flags.actor_params()
   params.update({name: FLAGS[name].value for name in (
       "unroll_steps", "recommender_epochs", "reward_epochs", "joint_epochs",
-      "reward_learning_rate", "feedback_learning_rate", "l2", "feedback_init")})
+      "reward_learning_rate", "feedback_learning_rate", "l2", "feedback_init",
+      "feedback_history")})
   if FLAGS.embedding_dim:
     params["embedding_dim"] = FLAGS.embedding_dim
   config = common_flags.run_config("cfsfl", params)

@@ -95,6 +95,31 @@ def test_feedback_inputs_start_at_zero_and_the_input_is_m_plus_feedback_wide():
     CFSFLConfig(unroll_steps=-1)
 
 
+@pytest.mark.parametrize("feedback_history", ["full", "observed"])
+def test_the_virtual_user_sees_the_dropped_items_only_with_full_history(feedback_history):
+  """In training, "observed" feeds h(x, a) only the items the recommender's input kept: the
+  loop's output then cannot depend on a dropped item; at evaluation both see the whole row."""
+  model = _model(feedback_history=feedback_history, feedback_init="glorot")
+  history = tf.constant(np.eye(2, M, dtype=np.float32) + np.eye(2, M, 3, dtype=np.float32))
+  mask = tf.constant(np.eye(2, M, dtype=np.float32) + np.eye(2, M, 5, dtype=np.float32))
+  extra = history + tf.constant(np.eye(2, M, 7, dtype=np.float32))  # one more dropped item
+  seen = model.virtual_user_history(history, mask).numpy()
+  if feedback_history == "observed":
+    np.testing.assert_array_equal(seen, history.numpy() * mask.numpy())
+  else:
+    np.testing.assert_array_equal(seen, history.numpy())
+  np.testing.assert_array_equal(model.virtual_user_history(history), history.numpy())
+
+  def feedback_of(rows):
+    seen = model.virtual_user_history(rows, mask)
+    return model.virtual_user.feedback(seen, tf.fill([2, M], 1.0 / M)).numpy()
+
+  same = np.allclose(feedback_of(history), feedback_of(extra))
+  assert same == (feedback_history == "observed")
+  with pytest.raises(InputError, match="feedback_history"):
+    CFSFLConfig(feedback_history="all")
+
+
 def test_stage_follows_epoch():
   model = _model(recommender_epochs=2, reward_epochs=1, joint_epochs=2)
   stages = []

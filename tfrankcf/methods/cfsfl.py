@@ -64,6 +64,7 @@ from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
 from tfrankcf.metrics import evaluate
 
 FEEDBACK_INIT = ("zeros", "glorot")
+FEEDBACK_HISTORY = ("full", "observed")
 # Noise streams of `AutoencoderModel.noise_seed`: 0 is the dropout mask and 1
 # the stage-1 latent noise; the unrolled passes fold the step t into theirs.
 _RECOMMENDER_STREAM = 2
@@ -85,6 +86,9 @@ class CFSFLConfig:
     actor_learning_rate, reward_learning_rate, feedback_learning_rate: Adam lrs.
     l2: the recommender's penalty, applied as l2 / batch_size * sum(kernel^2).
     feedback_init: "zeros" or "glorot" for the recommender's feedback inputs.
+    feedback_history: the x of the virtual user's h(x, a) in training: "full"
+      (the whole training row) or "observed" (the items the recommender's
+      dropped-out input kept). At evaluation both see the fold-in row.
   """
 
   recommender_epochs: int = 150
@@ -99,6 +103,7 @@ class CFSFLConfig:
   feedback_learning_rate: float = 1e-3
   l2: float = 0.01
   feedback_init: str = "zeros"
+  feedback_history: str = "full"
 
   def __post_init__(self):
     counts = (self.recommender_epochs, self.reward_epochs, self.joint_epochs,
@@ -108,6 +113,9 @@ class CFSFLConfig:
     if self.feedback_init not in FEEDBACK_INIT:
       raise InputError(f"unknown feedback_init '{self.feedback_init}' "
                        f"(choose from {', '.join(FEEDBACK_INIT)})")
+    if self.feedback_history not in FEEDBACK_HISTORY:
+      raise InputError(f"unknown feedback_history '{self.feedback_history}' "
+                       f"(choose from {', '.join(FEEDBACK_HISTORY)})")
 
   @property
   def epochs(self) -> int:
@@ -173,6 +181,7 @@ class CFSFL(AutoencoderModel):
     """
     base_seed = self.noise_seed(stream)
     products = self.actor.input_products(self.observed_input(history, mask))
+    seen = self.virtual_user_history(history, mask)
     feedback = tf.zeros([tf.shape(history)[0], self.config.feedback_width])
     for t in range(steps + 1):
       seed = tf.random.experimental.stateless_fold_in(base_seed, t)
@@ -180,8 +189,16 @@ class CFSFL(AutoencoderModel):
                               leading_products=products)
       if t < steps:
         feedback = tf.math.l2_normalize(
-            self.virtual_user.feedback(history, tf.nn.softmax(logits)), axis=1)
+            self.virtual_user.feedback(seen, tf.nn.softmax(logits)), axis=1)
     return logits, kl
+
+  def virtual_user_history(self, history, mask=None) -> tf.Tensor:
+    """The x of h(x, a): the whole row, or in training with feedback_history="observed"
+    only the items the recommender's dropped-out input kept (v then carries nothing about
+    the dropped items the reconstruction must predict)."""
+    if mask is None or self.config.feedback_history == "full":
+      return history
+    return history * tf.cast(mask > 0, history.dtype)
 
   def predict_scores(self, user_index, history):
     """a_T; before stage 3 (no trained feedback yet) the base recommender, T = 0."""
@@ -205,9 +222,10 @@ class CFSFL(AutoencoderModel):
     logits, _ = self.unroll(history, steps, mask, training=True, stream=_REWARD_STREAM)
     recommended = tf.stop_gradient(tf.nn.softmax(logits))
     variables = self.virtual_user.reward_variables
+    seen = self.virtual_user_history(history, mask)
     with tf.GradientTape() as tape:
-      real = self.virtual_user.reward_logits(history, self.ground_truth(history))
-      fake = self.virtual_user.reward_logits(history, recommended)
+      real = self.virtual_user.reward_logits(seen, self.ground_truth(history))
+      fake = self.virtual_user.reward_logits(seen, recommended)
       # -log R(real) - log(1 - R(fake)), from the logits g.
       loss = tf.nn.compute_average_loss(tf.nn.softplus(-real) + tf.nn.softplus(fake))
     self.reward_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -224,8 +242,8 @@ class CFSFL(AutoencoderModel):
     with tf.GradientTape() as tape:
       logits, kl = self.unroll(history, self.config.unroll_steps, mask, training=True)
       nll = self.actor.reconstruction(history, logits)
-      neg_log_reward = tf.nn.softplus(
-          -self.virtual_user.reward_logits(history, tf.nn.softmax(logits)))
+      neg_log_reward = tf.nn.softplus(-self.virtual_user.reward_logits(
+          self.virtual_user_history(history, mask), tf.nn.softmax(logits)))
       loss = tf.nn.compute_average_loss(nll + beta * kl + neg_log_reward)
       loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
     gradients = tape.gradient(loss, actor_variables + feedback_variables)
