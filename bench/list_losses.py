@@ -4,9 +4,10 @@
       [--output bench/results/list_losses.json]
 
 The listwise losses cost B x L x L (pairs or permutation matrices); this times
-each `tfrankcf.losses.ranking` loss, and TF-Ranking's `losses_impl` version
-of the pairwise logistic loss for comparison, on random binary lists of the
-autoencoders' sampled size (500 users x 100 items), median over repeats.
+each `tfrankcf.losses.ranking` loss, and TF-Ranking's `losses_impl` versions of
+the pairwise logistic and NeuralSort losses (same values) for comparison, on
+random binary lists of the autoencoders' sampled size (500 users x 100 items),
+median over repeats.
 """
 
 import argparse
@@ -26,6 +27,13 @@ def _tf_ranking_pairwise(labels, logits, seed):
   impl = losses_impl.PairwiseLogisticLoss("pairwise_logistic")
   losses, weights = impl.compute_unreduced_loss(labels, impl.get_logits(logits))
   return tf.reduce_sum(losses * weights, axis=[1, 2])
+
+
+def _tf_ranking_neural_sort(labels, logits, seed):
+  del seed
+  impl = losses_impl.NeuralSortCrossEntropyLoss("neural_sort")
+  losses, weights = impl.compute_unreduced_loss(labels, impl.get_logits(logits))
+  return tf.reshape(losses * weights, [-1])
 
 
 def milliseconds(loss, labels, logits, repeats: int) -> float:
@@ -59,6 +67,7 @@ def main():
   logits = tf.random.stateless_normal(shape, [0, 2])
   losses = {name: ranking.get(name) for name in ranking.LOSSES}
   losses["pairwise_logistic_losses_impl"] = _tf_ranking_pairwise
+  losses["neural_sort_losses_impl"] = _tf_ranking_neural_sort
   result = {"batch": args.batch, "list_size": args.list_size, "relevant": args.relevant,
             "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
             "ms_forward_backward": {}}
