@@ -22,20 +22,6 @@ from tfrankcf.losses import ranking
 from tfrankcf.training.results import write_json
 
 
-def _tf_ranking_pairwise(labels, logits, seed):
-  del seed
-  impl = losses_impl.PairwiseLogisticLoss("pairwise_logistic")
-  losses, weights = impl.compute_unreduced_loss(labels, impl.get_logits(logits))
-  return tf.reduce_sum(losses * weights, axis=[1, 2])
-
-
-def _tf_ranking_neural_sort(labels, logits, seed):
-  del seed
-  impl = losses_impl.NeuralSortCrossEntropyLoss("neural_sort")
-  losses, weights = impl.compute_unreduced_loss(labels, impl.get_logits(logits))
-  return tf.reshape(losses * weights, [-1])
-
-
 def milliseconds(loss, labels, logits, repeats: int) -> float:
   @tf.function
   def step():
@@ -66,8 +52,11 @@ def main():
   labels = tf.cast(tf.random.stateless_uniform(shape, [0, 1]) < args.relevant, tf.float32)
   logits = tf.random.stateless_normal(shape, [0, 2])
   losses = {name: ranking.get(name) for name in ranking.LOSSES}
-  losses["pairwise_logistic_losses_impl"] = _tf_ranking_pairwise
-  losses["neural_sort_losses_impl"] = _tf_ranking_neural_sort
+  # TF-Ranking's own computation of the two losses tfrankcf computes differently.
+  losses["pairwise_logistic_losses_impl"] = ranking.TFRankingLoss(
+      losses_impl.PairwiseLogisticLoss("pairwise_logistic"))
+  losses["neural_sort_losses_impl"] = ranking.TFRankingLoss(
+      losses_impl.NeuralSortCrossEntropyLoss("neural_sort"))
   result = {"batch": args.batch, "list_size": args.list_size, "relevant": args.relevant,
             "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
             "ms_forward_backward": {}}

@@ -31,11 +31,11 @@ flags.DEFINE_float("l2", 0.01, "Recommender l2 penalty: l2 / batch_size * sum(ke
 flags.DEFINE_enum("feedback_init", "zeros", list(FEEDBACK_INIT),
                   "Initial recommender weights on the feedback inputs: zeros (stage 3 starts "
                   "from the pre-trained predictions) or glorot.")
-flags.FLAGS.set_default("protocol", "strong")
-
 flags.DEFINE_enum("feedback_history", "full", list(FEEDBACK_HISTORY),
                   "x of the virtual user's h(x, a) in training: the whole training row "
                   "(full) or the items the recommender's dropped-out input kept (observed).")
+flags.FLAGS.set_default("protocol", "strong")
+
 FLAGS = flags.FLAGS
 
 

@@ -144,6 +144,19 @@ def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded, graded):
   assert value[4] == 0.0
 
 
+def test_neural_sort_edge_lists_equal_losses_impl():
+  """A list of padding only, one without and one with only relevant items: TF-Ranking's
+  values and (finite) gradients, not NaNs from the closed form's log(0)."""
+  labels = np.array([[1, 0, 1, 0], [-1, -1, -1, -1], [0, 0, 0, 0], [1, 1, 1, 1]], np.float32)
+  logits = np.random.default_rng(4).normal(size=(4, 4)).astype(np.float32)
+  reference = ranking.TFRankingLoss(losses_impl.NeuralSortCrossEntropyLoss("reference"))
+  value, gradient = _value_and_gradient(ranking.get("neural_sort"), labels, logits)
+  reference_value, reference_gradient = _value_and_gradient(reference, labels, logits)
+  np.testing.assert_allclose(value, reference_value, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-4, atol=1e-6)
+  assert np.all(np.isfinite(gradient)) and value[1] == value[2] == 0.0
+
+
 @pytest.mark.parametrize("labels_kind", ["binary", "binary_padded", "graded", "no_relevant"])
 def test_pairwise_logistic_equals_losses_impl_in_value_and_gradient(labels_kind):
   rng = np.random.default_rng(3)

@@ -198,7 +198,7 @@ class CFSFL(AutoencoderModel):
     the dropped items the reconstruction must predict)."""
     if mask is None or self.config.feedback_history == "full":
       return history
-    return history * tf.cast(mask > 0, history.dtype)
+    return history * mask  # the 0/1 dropout mask
 
   def predict_scores(self, user_index, history):
     """a_T; before stage 3 (no trained feedback yet) the base recommender, T = 0."""

@@ -55,6 +55,12 @@ def _log_line(epoch: int, epochs: int, logs: dict, valid: dict | None,
   return "  ".join(parts)
 
 
+def _paired_tests(reference, other) -> dict:
+  """Per test metric, the paired test over users of `other` minus `reference` (EvalResults)."""
+  return {key: paired_test(reference.per_user[key], other.per_user[key])
+          for key in other.per_user}
+
+
 def train_and_evaluate(
     model: tf.keras.Model,
     dataset_fn: Callable[[int], tf.data.Dataset],
@@ -250,11 +256,9 @@ def train_and_evaluate(
   valid_result, test_result = evaluate_both()
   per_user.update(valid=valid_result, test=test_result)
   for name, result in milestone_results.items():
-    kept = per_user[f"{name}.test"].per_user
-    result["paired_test"] = {key: paired_test(kept[key], test_result.per_user[key])
-                             for key in test_result.per_user}
-    last_epoch["paired_test"][name] = {key: paired_test(kept[key], test_last.per_user[key])
-                                       for key in test_last.per_user}
+    kept = per_user[f"{name}.test"]
+    result["paired_test"] = _paired_tests(kept, test_result)
+    last_epoch["paired_test"][name] = _paired_tests(kept, test_last)
   epochs_run = max(len(history), 1)
   timing = {"train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / epochs_run}
