@@ -38,8 +38,8 @@ ML1M_VAECF = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data
 BATCH = 500
 
 
-def interleaved_epoch_seconds(runs: dict, epochs: int) -> dict:
-  """Median seconds per epoch of each run, the runs taking turns every epoch.
+def interleaved_epoch_times(runs: dict, epochs: int) -> dict:
+  """Seconds of every timed epoch of each run, the runs taking turns every epoch.
 
   Taking turns exposes every variant to the same background load (the
   machine is shared), which matters more for the ratios than for the values.
@@ -52,7 +52,13 @@ def interleaved_epoch_seconds(runs: dict, epochs: int) -> dict:
       start = time.perf_counter()
       run(epoch)
       times[name].append(time.perf_counter() - start)
-  return {name: statistics.median(values) for name, values in times.items()}
+  return times
+
+
+def interleaved_epoch_seconds(runs: dict, epochs: int) -> dict:
+  """Median seconds per epoch of each run (`interleaved_epoch_times`)."""
+  return {name: statistics.median(values)
+          for name, values in interleaved_epoch_times(runs, epochs).items()}
 
 
 def package_epoch(model, rows, stage_epoch=None):
