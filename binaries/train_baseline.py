@@ -25,9 +25,8 @@ from tfrankcf.losses.ranking import LOSSES as BACKBONE_LOSSES
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
+from tfrankcf.training.builders import AUTOENCODERS, CLOSED_FORM
 
-CLOSED_FORM = ("itempop", "ease")
-AUTOENCODERS = ("vae", "dae", "mf", "warp")
 PAIRWISE = ("bpr", "listwise")
 AUTOENCODER_LOSSES = ("multinomial",) + LIST_LOSSES
 BACKBONE_LOSS = "logloss"  # a --backbone's default

@@ -1,4 +1,5 @@
-"""Tests of the shared fit loop: selection on validation, exact resume, NaN guard."""
+"""Tests of the shared fit loop: selection on validation, exact resume (also after a kill at
+any file write), NaN and non-finite weights guard, learning rates on restart."""
 
 import json
 import os
@@ -11,13 +12,15 @@ from tfrankcf.datasets.interactions import Interactions
 from tfrankcf.methods.base import Model
 from tfrankcf.protocols import make_split
 from tfrankcf.protocols.reporting import REPORTING
+from tfrankcf.training import loop
 from tfrankcf.training.loop import TrainingDiverged, train_and_evaluate
 
 
 class TinyMF(Model):
   """Dot-product MF with a pointwise logistic loss: just enough model to drive the loop."""
 
-  def __init__(self, num_users, num_items, poison_epoch=None, ascent_epoch=None):
+  def __init__(self, num_users, num_items, poison_epoch=None, ascent_epoch=None,
+               blowup_epoch=None):
     super().__init__(num_items)
     init = tf.keras.initializers.RandomNormal(stddev=0.1, seed=1)
     self.users = self.add_weight("users", (num_users, 8), initializer=init)
@@ -25,6 +28,7 @@ class TinyMF(Model):
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.poison_epoch = poison_epoch
     self.ascent_epoch = ascent_epoch  # an epoch of gradient ascent: it gets worse
+    self.blowup_epoch = blowup_epoch  # an epoch whose updates make the weights infinite
 
   def predict_scores(self, user_index, history):
     return tf.matmul(tf.gather(self.users, user_index), self.items, transpose_b=True)
@@ -39,6 +43,12 @@ class TinyMF(Model):
       losses += tf.where(self.epoch == self.poison_epoch, np.nan, 0.0)
     return losses
 
+  def train_step(self, batch):
+    logs = super().train_step(batch)
+    if self.blowup_epoch is not None:
+      self.items.assign(self.items * tf.where(self.epoch == self.blowup_epoch, np.inf, 1.0))
+    return logs
+
 
 def _split():
   rng = np.random.default_rng(0)
@@ -48,7 +58,7 @@ def _split():
   return make_split("loo_sampled", data, 0, num_negatives=20)
 
 
-def _dataset_fn(split, seed=0):
+def _dataset_fn(split, seed=0, batch_size=64):
   train = split.train.tocoo()
   def dataset_fn(epoch):
     rng = np.random.default_rng([seed, epoch])
@@ -58,7 +68,7 @@ def _dataset_fn(split, seed=0):
     labels = np.concatenate([np.ones(train.nnz), np.zeros(train.nnz)]).astype(np.float32)
     order = rng.permutation(len(users))
     return tf.data.Dataset.from_tensor_slices(
-        (users[order], items[order], labels[order])).batch(64)
+        (users[order], items[order], labels[order])).batch(batch_size)
   return dataset_fn
 
 
@@ -182,3 +192,85 @@ def test_early_stopping_after_patience_not_before_the_last_stage(tmp_path):
   assert again["metrics"]["test"] == pytest.approx(stopped["metrics"]["test"])
   staged = run("staged", milestones={"pretrained": at + 3})
   assert staged["stopped_early_at"] >= at + 4
+
+
+# -- the loop itself: a kill at every write, learning rates, non-finite weights -------------
+
+
+class _Killed(BaseException):
+  """Stands for SIGKILL: nothing in the loop catches it."""
+
+
+def _train(split, output_dir, learning_rate=0.05, model_kwargs=None, batch_size=64):
+  """A fresh model on `output_dir` (resuming what is there), staged like RaCT."""
+  tf.keras.utils.set_random_seed(0)
+  model = TinyMF(split.num_users, split.num_items, **(model_kwargs or {}))
+  model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
+  outcome = train_and_evaluate(model, _dataset_fn(split, batch_size=batch_size), split,
+                               REPORTING["loo_sampled"], str(output_dir), epochs=2,
+                               milestones={"early": 1}, restore_best_at=1)
+  return model, outcome
+
+
+def _without_times(outcome):
+  return [{k: v for k, v in entry.items() if k != "train_seconds"}
+          for entry in outcome["history"]]
+
+
+def test_a_kill_after_any_file_write_resumes_exactly(tmp_path, monkeypatch):
+  split = _split()
+  writes, kill = [], {"after": 0}
+
+  def counted(name, function):
+    def write(*args, **kwargs):
+      result = function(*args, **kwargs)
+      writes.append(name)
+      if len(writes) == kill["after"]:
+        raise _Killed(name)
+      return result
+    return write
+
+  monkeypatch.setattr(loop, "write_json", counted("history/milestone json", loop.write_json))
+  monkeypatch.setattr(loop, "_copy_checkpoint", counted("milestone", loop._copy_checkpoint))
+  monkeypatch.setattr(tf.train.Checkpoint, "write", counted("best", tf.train.Checkpoint.write))
+  monkeypatch.setattr(tf.train.CheckpointManager, "save",
+                      counted("checkpoint", tf.train.CheckpointManager.save))
+  _, reference = _train(split, tmp_path / "reference")  # not killed: counts the writes
+  points = list(writes)
+  assert {"history/milestone json", "milestone", "best", "checkpoint"} <= set(points)
+  for after in range(1, len(points) + 1):
+    directory = tmp_path / f"killed_{after}"
+    writes.clear()
+    kill["after"] = after
+    with pytest.raises(_Killed):
+      _train(split, directory)
+    kill["after"] = 0  # the restarted run runs to the end
+    _, resumed = _train(split, directory)
+    point = f"killed after write {after} ({points[after - 1]})"
+    assert _without_times(resumed) == _without_times(reference), point
+    assert resumed["best_epoch"] == reference["best_epoch"], point
+    for part in ("valid", "test"):
+      assert resumed["metrics"][part] == reference["metrics"][part], point
+      assert (resumed["milestones"]["early"]["metrics"][part] ==
+              reference["milestones"]["early"]["metrics"][part]), point
+
+
+def test_resume_takes_the_command_lines_learning_rate(tmp_path):
+  split = _split()
+  with pytest.raises(TrainingDiverged):
+    _train(split, tmp_path, learning_rate=0.05, model_kwargs={"blowup_epoch": 1})
+  model, outcome = _train(split, tmp_path, learning_rate=0.01)
+  assert model.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+  assert [entry["epoch"] for entry in outcome["history"]] == [1, 2]
+
+
+def test_non_finite_weights_with_a_finite_loss_stop_the_run(tmp_path):
+  split = _split()
+  with pytest.raises(TrainingDiverged) as raised:
+    _train(split, tmp_path, model_kwargs={"blowup_epoch": 1}, batch_size=10_000)
+  assert str(raised.value) == (
+      f"epoch 2: the weights are not finite; stopped, the last good checkpoint (epoch 1) "
+      f"is in {tmp_path / 'checkpoints'}")
+  assert tf.train.latest_checkpoint(tmp_path / "checkpoints").endswith("ckpt-1")
+  with pytest.raises(TrainingDiverged, match="epoch 1: .*; stopped, no checkpoint was written"):
+    _train(split, tmp_path / "first", model_kwargs={"blowup_epoch": 0}, batch_size=10_000)

@@ -12,11 +12,13 @@ minimises:
   reduction matters. Under `tf.distribute` each replica returns the sum of its
   own examples; the cross-replica gradient all-reduce (a SUM) then yields the
   gradient of the sum over the global batch, with no rescaling.
-* "mean": the mean over the global batch (`tf.nn.compute_average_loss`, which
-  divides each replica's sum by the global batch size).
+* "mean": the mean over the global batch (`reduction.average_loss`: each
+  replica's sum divided by the global batch size, uneven last pieces too).
 """
 
 import tensorflow as tf
+
+from tfrankcf.losses.reduction import average_loss
 
 MARGIN_CLIP = (-80.0, 1e8)
 REDUCTIONS = ("sum", "mean")
@@ -32,5 +34,5 @@ def reduce_pairwise_loss(example_losses: tf.Tensor, reduction: str = "sum") -> t
   if reduction == "sum":
     return tf.reduce_sum(example_losses)
   if reduction == "mean":
-    return tf.nn.compute_average_loss(example_losses)
+    return average_loss(example_losses)
   raise ValueError(f"unknown loss reduction '{reduction}', expected one of {REDUCTIONS}")

@@ -42,6 +42,7 @@ from tfrankcf.backbones.mf import MatrixFactorization, triplet_margins
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.losses.pairwise import bpr_loss
+from tfrankcf.methods import base
 from tfrankcf.methods.bpr import BPR, BPRConfig, adagrad, config_from_params, triplets_for
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols.split import EvalSet
@@ -150,14 +151,29 @@ class APR(BPR):
     self.apply(self.apr_optimizer, tape, loss)
     return loss, margins, adversarial
 
+  def prepare_epoch(self, epoch, dataset):
+    """Under tf.distribute, retraces the training step when pre-training ends."""
+    super().prepare_epoch(epoch, dataset)
+    if base.is_distributed(self.distribute_strategy):
+      pretraining = epoch < self.config.pretrain_epochs
+      if pretraining != getattr(self, "_traced_pretraining", None):
+        self._traced_pretraining = pretraining
+        self.train_function = None  # Keras traces a new one
+
   def train_step(self, batch):
     if self.config.pretrain_epochs > 0:
       def pretrain():
         loss, margins = self.bpr_step(batch)
         return loss, margins, tf.constant(0.0)
-      loss, margins, adversarial = tf.cond(
-          self.epoch < self.config.pretrain_epochs, pretrain,
-          lambda: self.apr_step(batch))
+      if base.is_distributed(self.distribute_strategy):
+        # MirroredStrategy cannot all-reduce gradients inside tf.cond: the phase of
+        # `prepare_epoch` is fixed when the step is traced.
+        loss, margins, adversarial = (pretrain() if self._traced_pretraining
+                                      else self.apr_step(batch))
+      else:
+        loss, margins, adversarial = tf.cond(
+            self.epoch < self.config.pretrain_epochs, pretrain,
+            lambda: self.apr_step(batch))
     else:
       loss, margins, adversarial = self.apr_step(batch)
     self.track(loss, margins)

@@ -12,7 +12,8 @@ candidate lists, drawn in the step, or the full-catalogue ApproxNDCG; the KL
 term, its annealing and the input dropout stay as they are.
 
 All randomness of a batch (dropout mask, latent noise, sampled lists) is drawn
-statelessly from (seed, step): a resumed run repeats it exactly.
+statelessly from (seed, step): a resumed run repeats it exactly. Under
+tf.distribute each replica folds in its id, so its users get their own draws.
 
 `build_autoencoder(split, config)` is the `train_baseline --method=vae|dae|mf|warp`
 entry point.
@@ -37,8 +38,12 @@ class AutoencoderModel(base.Model):
     super().__init__(actor.num_items, **kwargs)
     self.actor = actor
     self.seed = int(seed)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    # Counted in every replica's step: mirrored, the first replica's update kept.
+    first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                            aggregation=first)
+    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch",
+                             aggregation=first)
     self.actor_optimizer = tf.keras.optimizers.Adam(learning_rate)
     self.actor_optimizer.build(actor.trainable_variables)
     self.kl_tracker = tf.keras.metrics.Mean(name="kl")
@@ -57,7 +62,7 @@ class AutoencoderModel(base.Model):
   def noise_seed(self, stream: int) -> tf.Tensor:
     """A stateless seed [2] for random stream `stream` of the current step."""
     base_seed = tf.constant([self.seed, stream], tf.int64)
-    return tf.random.experimental.stateless_fold_in(base_seed, self.step)
+    return base.replica_seed(tf.random.experimental.stateless_fold_in(base_seed, self.step))
 
   def sample_mask(self, history: tf.Tensor) -> tf.Tensor:
     """Bernoulli(keep_prob) mask b [B, M]: the encoder's input dropout."""
@@ -101,12 +106,12 @@ class AutoencoderModel(base.Model):
     with tf.GradientTape() as tape:
       logits, kl = self.forward(history, mask, training=True)
       nll = self.reconstruction_loss(history, logits)
-      loss = tf.nn.compute_average_loss(nll + beta * kl)
+      loss = base.average_loss(nll + beta * kl)
       loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
     variables = self.actor.trainable_variables
     self.actor_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    self.loss_tracker.update_state(loss)
-    self.kl_tracker.update_state(tf.reduce_mean(kl))
+    base.track_partial(self.loss_tracker, loss)
+    base.track_batch_mean(self.kl_tracker, kl)
     self.beta_tracker.update_state(beta)
     return nll, logits
 
@@ -121,11 +126,28 @@ class AutoencoderModel(base.Model):
     """1, 2 or 3: `self.epoch` within stages of `first`, then `second` epochs, then the rest."""
     return tf.where(self.epoch < first, 1, tf.where(self.epoch < first + second, 2, 3))
 
+  def prepare_epoch(self, epoch, dataset):
+    """Under tf.distribute, retraces the training step when the stage changes."""
+    super().prepare_epoch(epoch, dataset)
+    if hasattr(self, "stage") and base.is_distributed(self.distribute_strategy):
+      stage = int(self.stage().numpy())
+      if stage != getattr(self, "_traced_stage", None):
+        self._traced_stage = stage
+        self.train_function = None  # Keras traces a new one
+
   def staged_train_step(self, batch, stage_fns) -> dict:
-    """One batch: a new dropout mask, then `stage_fns[stage - 1](history, mask)`."""
+    """One batch: a new dropout mask, then `stage_fns[stage - 1](history, mask)`.
+
+    Under tf.distribute the stage is the one of `prepare_epoch`, fixed when
+    the step is traced: MirroredStrategy cannot all-reduce gradients inside
+    `tf.switch_case`.
+    """
     history = batch["history"]
     self.step.assign_add(1)
     mask = self.sample_mask(history)
+    if base.is_distributed(self.distribute_strategy):
+      stage_fns[self._traced_stage - 1](history, mask)
+      return {m.name: m.result() for m in self.metrics}
 
     def run(stage_fn):
       def branch():

@@ -13,6 +13,12 @@ differs:
 * or `train_step(batch)` itself, for multi-optimiser schedules (RaCT, GuidedRec,
   CF-SFL, APR). Report losses through `tf.keras.metrics.Mean` trackers.
 
+Under `tf.distribute` every replica sees a piece of the global batch and the
+optimisers sum the replicas' gradients: `average_loss` divides by the global
+batch (summed over replicas: the pieces of a last batch are uneven),
+`track_partial` and `track_batch_mean` make the trackers report what one
+device reports. With one replica they are the plain single-device code.
+
 (Keras 2.15 already has `Model.compute_loss(x, y, y_pred, sample_weight)`; the
 hook here has another name so as not to shadow it.)
 """
@@ -22,6 +28,38 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from tfrankcf.errors import InputError
+from tfrankcf.losses.reduction import average_loss, global_batch_size, num_replicas  # pylint: disable=unused-import
+
+
+def is_distributed(strategy: tf.distribute.Strategy) -> bool:
+  """Whether `strategy` is a tf.distribute strategy, not the default one-device one."""
+  return tf.distribute.has_strategy() or strategy is not tf.distribute.get_strategy()
+
+
+def replica_seed(seed: tf.Tensor) -> tf.Tensor:
+  """A stateless seed [2] of this replica: `seed` folded with the replica id (several replicas)."""
+  if num_replicas() == 1:
+    return seed
+  replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+  return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int64))
+
+
+def track_partial(tracker: tf.keras.metrics.Mean, partial: tf.Tensor) -> None:
+  """Tracks a scalar whose replica shares sum to the batch's value (a loss)."""
+  replicas = num_replicas()
+  if replicas == 1:
+    tracker.update_state(partial)
+  else:  # every replica adds partial to the total and 1/R to the count
+    tracker.update_state(partial * replicas, sample_weight=1.0 / replicas)
+
+
+def track_batch_mean(tracker: tf.keras.metrics.Mean, values: tf.Tensor) -> None:
+  """Tracks the global-batch mean of `values` [B] (one value per batch, as one device)."""
+  if num_replicas() == 1:
+    tracker.update_state(tf.reduce_mean(values))
+  else:  # an empty piece adds nothing
+    weight = 1.0 / tf.cast(global_batch_size(values), values.dtype)
+    tracker.update_state(values, sample_weight=tf.fill(tf.shape(values), weight))
 
 
 class Model(tf.keras.Model):
@@ -112,13 +150,13 @@ class Model(tf.keras.Model):
   def train_step(self, batch):
     with tf.GradientTape() as tape:
       example_losses = self.compute_example_losses(batch, training=True)
-      loss = tf.nn.compute_average_loss(example_losses)
+      loss = average_loss(example_losses)
       if self.losses:
         loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
     variables = self.trainable_variables
     gradients = tape.gradient(loss, variables)
     self.optimizer.apply_gradients(zip(gradients, variables))
-    self.loss_tracker.update_state(loss)
+    track_partial(self.loss_tracker, loss)
     return {"loss": self.loss_tracker.result()}
 
   @property

@@ -106,7 +106,7 @@ class BPR(base.Model):
     """This replica's share of reduce(losses) + mean(l2 penalties) over the global batch."""
     loss = reduce_pairwise_loss(example_losses, self.config.loss_reduction)
     if self.config.l2:
-      loss += tf.nn.compute_average_loss(penalties)
+      loss += base.average_loss(penalties)
     return loss
 
   def apply(self, optimizer, tape: tf.GradientTape, loss: tf.Tensor) -> None:
@@ -127,7 +127,7 @@ class BPR(base.Model):
     return loss, margins
 
   def track(self, loss: tf.Tensor, margins: tf.Tensor) -> None:
-    self.loss_tracker.update_state(loss)
+    base.track_partial(self.loss_tracker, loss)
     self.accuracy_tracker.update_state(tf.cast(margins > 0, tf.float32))
 
   def train_step(self, batch):

@@ -59,6 +59,7 @@ from tfrankcf.backbones.autoencoders import Autoencoder
 from tfrankcf.backbones.virtual_user import EMBEDDING_DIM, HIDDEN_DIMS, VirtualUser
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods import base
 from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
                                           actor_from_params)
 from tfrankcf.metrics import evaluate
@@ -227,11 +228,11 @@ class CFSFL(AutoencoderModel):
       real = self.virtual_user.reward_logits(seen, self.ground_truth(history))
       fake = self.virtual_user.reward_logits(seen, recommended)
       # -log R(real) - log(1 - R(fake)), from the logits g.
-      loss = tf.nn.compute_average_loss(tf.nn.softplus(-real) + tf.nn.softplus(fake))
+      loss = base.average_loss(tf.nn.softplus(-real) + tf.nn.softplus(fake))
     self.reward_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    self.reward_loss_tracker.update_state(loss)
-    self.reward_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real)))
-    self.reward_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake)))
+    base.track_partial(self.reward_loss_tracker, loss)
+    base.track_batch_mean(self.reward_real_tracker, tf.sigmoid(real))
+    base.track_batch_mean(self.reward_fake_tracker, tf.sigmoid(fake))
 
   def recommender_step(self, history, mask):
     """Eq. 7: pi and F minimise ELBO(a_T) - log R(x, a_T) through the T steps."""
@@ -244,17 +245,17 @@ class CFSFL(AutoencoderModel):
       nll = self.actor.reconstruction(history, logits)
       neg_log_reward = tf.nn.softplus(-self.virtual_user.reward_logits(
           self.virtual_user_history(history, mask), tf.nn.softmax(logits)))
-      loss = tf.nn.compute_average_loss(nll + beta * kl + neg_log_reward)
+      loss = base.average_loss(nll + beta * kl + neg_log_reward)
       loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
     gradients = tape.gradient(loss, actor_variables + feedback_variables)
     split = len(actor_variables)
     self.actor_optimizer.apply_gradients(zip(gradients[:split], actor_variables))
     if feedback_variables:
       self.feedback_optimizer.apply_gradients(zip(gradients[split:], feedback_variables))
-    self.loss_tracker.update_state(loss)
-    self.kl_tracker.update_state(tf.reduce_mean(kl))
+    base.track_partial(self.loss_tracker, loss)
+    base.track_batch_mean(self.kl_tracker, kl)
     self.beta_tracker.update_state(beta)
-    self.neg_log_reward_tracker.update_state(tf.reduce_mean(neg_log_reward))
+    base.track_batch_mean(self.neg_log_reward_tracker, neg_log_reward)
 
   def recommender_stage(self, history, mask):
     self.actor_mle_step(history, mask)  # v = 0: actor_input() appends zero feedback

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from tfrankcf.errors import InputError
 from tfrankcf.losses.pairwise import REDUCTIONS, reduce_pairwise_loss
+from tfrankcf.methods import base
 from tfrankcf.methods.supervised import (AdamW, BackboneConfig, PairwiseModel,
                                          build_listwise)
 from tfrankcf.methods.surrogate import ARCHITECTURES, SurrogateNDCG
@@ -222,11 +223,11 @@ class GuidedRec(PairwiseModel):
     loss = tf.constant(0.0)
     if self.config.stabilizer == "logloss":
       logloss = self.logloss_step(batch)
-      self.logloss_tracker.update_state(logloss)
+      base.track_partial(self.logloss_tracker, logloss)
       loss += logloss
     guided = self.guided_steps(batch)
-    self.loss_tracker.update_state(loss + guided["ndcg_loss"])
-    self.surrogate_loss_tracker.update_state(guided["surrogate_loss"])
+    base.track_partial(self.loss_tracker, loss + guided["ndcg_loss"])
+    base.track_partial(self.surrogate_loss_tracker, guided["surrogate_loss"])
     self.true_ndcg_tracker.update_state(guided["targets"])
     self.surrogate_ndcg_tracker.update_state(guided["guided_estimates"])
     self.surrogate_error_tracker.update_state(

@@ -41,6 +41,7 @@ from tfrankcf.backbones.autoencoders import Autoencoder, encoder_input
 from tfrankcf.backbones.likelihoods import get_reconstruction
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods import base
 from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
                                           actor_from_params)
 from tfrankcf.metrics import ranking_tf
@@ -203,14 +204,14 @@ class RaCT(AutoencoderModel):
 
   def _critic_loss(self, features, target):
     prediction = self.critic(features)
-    batch = tf.cast(tf.shape(target)[0], tf.float32)
+    batch = tf.cast(base.global_batch_size(target), tf.float32)
     penalty = self.config.critic_l2 * tf.add_n(
         [tf.reduce_sum(tf.square(v)) for v in self.critic.trainable_variables]) / batch
-    loss = tf.nn.compute_average_loss(tf.square(target - prediction))
+    loss = base.average_loss(tf.square(target - prediction))
     loss += tf.nn.scale_regularization_loss(penalty)
-    self.critic_loss_tracker.update_state(loss)
-    self.target_tracker.update_state(tf.reduce_mean(target))
-    self.critic_tracker.update_state(tf.reduce_mean(prediction))
+    base.track_partial(self.critic_loss_tracker, loss)
+    base.track_batch_mean(self.target_tracker, target)
+    base.track_batch_mean(self.critic_tracker, prediction)
     return loss, prediction
 
   def _apply(self, optimizer, loss, tape, variables):
@@ -234,20 +235,19 @@ class RaCT(AutoencoderModel):
     if self.stage3_loss is not None:
       with tf.GradientTape() as tape:
         logits, _ = self.forward(history, mask, training=True)
-        loss = tf.nn.compute_average_loss(self.stage3_loss(history, logits))
+        loss = base.average_loss(self.stage3_loss(history, logits))
       self._apply(self.ac_optimizer, loss, tape, actor_variables)
-      self.loss_tracker.update_state(loss)
+      base.track_partial(self.loss_tracker, loss)
       return
     shared = not self.config.sequential
     with tf.GradientTape(persistent=shared) as tape:
       logits, kl = self.forward(history, mask, training=True)
       features, target = self._batch_view(history, mask, logits)
-      actor_loss = tf.nn.compute_average_loss(
-          -self.critic(features) + self.config.ac_kl_weight * kl)
+      actor_loss = base.average_loss(-self.critic(features) + self.config.ac_kl_weight * kl)
       if shared:
         critic_loss, _ = self._critic_loss(tf.stop_gradient(features), target)
     self._apply(self.ac_optimizer, actor_loss, tape, actor_variables)
-    self.loss_tracker.update_state(actor_loss)
+    base.track_partial(self.loss_tracker, actor_loss)
     if shared:
       self._apply(self.critic_optimizer, critic_loss, tape,
                   self.critic.trainable_variables)
@@ -290,6 +290,7 @@ class RaCT(AutoencoderModel):
 
   def prepare_epoch(self, epoch, dataset):
     """Refits the critic's input statistics when stage 2 starts (once)."""
+    super().prepare_epoch(epoch, dataset)
     if (self.config.critic_statistics == "refit" and epoch >= self.config.actor_epochs
         and not bool(self.statistics_refit.numpy())):
       self.refit_critic_statistics(dataset)

@@ -102,8 +102,8 @@ class AdamW(tf.keras.optimizers.Optimizer):
   kernel per variable keeps a step of these tiny models cheap: Keras' own
   `apply_gradients` spends about a millisecond per call on bookkeeping. It is
   a Keras optimiser (slots and step count are checkpointed with the model;
-  `compile` accepts it) for single-replica training: it does not all-reduce
-  gradients across replicas.
+  `compile` accepts it). Under tf.distribute it sums the replicas' gradients
+  and every replica applies the same update to its copy of the variables.
   """
 
   def __init__(self, learning_rate: float, weight_decay: float = 0.0, beta_1: float = 0.9,
@@ -124,16 +124,24 @@ class AdamW(tf.keras.optimizers.Optimizer):
 
   def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
                       **kwargs):
-    del name, skip_gradients_aggregation, kwargs
+    del name, kwargs
     grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
     self.build([v for _, v in grads_and_vars])
+    context = tf.distribute.get_replica_context()
+    if (not skip_gradients_aggregation and context is not None
+        and context.num_replicas_in_sync > 1):
+      gradients = context.all_reduce(
+          tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g, _ in grads_and_vars])
+      grads_and_vars = list(zip(gradients, [v for _, v in grads_and_vars]))
     step = tf.cast(self.iterations + 1, tf.float32)
     beta_1_power, beta_2_power = self.beta_1 ** step, self.beta_2 ** step
     learning_rate = tf.cast(self.learning_rate, tf.float32)
     for gradient, variable in grads_and_vars:
       j = self._index_dict[self._var_key(variable)]
-      if self.decoupled_weight_decay:
-        variable.assign_sub(self.decoupled_weight_decay * variable)
+      if self.decoupled_weight_decay:  # on this replica's copy, as the Adam kernel
+        tf.raw_ops.AssignSubVariableOp(
+            resource=variable.handle,
+            value=self.decoupled_weight_decay * tf.convert_to_tensor(variable))
       tf.raw_ops.ResourceApplyAdam(
           var=variable.handle, m=self._momentums[j].handle, v=self._velocities[j].handle,
           beta1_power=beta_1_power, beta2_power=beta_2_power, lr=learning_rate,
@@ -196,8 +204,8 @@ class Supervised(PairwiseModel):
 
   def compute_example_losses(self, batch, training: bool = True):
     del training
-    seed = tf.random.experimental.stateless_fold_in(
-        tf.constant([self.seed, 1], tf.int64), self.ranking_optimizer.iterations)
+    seed = base.replica_seed(tf.random.experimental.stateless_fold_in(
+        tf.constant([self.seed, 1], tf.int64), self.ranking_optimizer.iterations))
     return self.ranking_loss(batch["labels"], self.logits(batch), seed=seed)
 
 

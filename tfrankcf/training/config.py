@@ -32,6 +32,9 @@ class RunConfig:
   num_negatives: int = 99
   steps_per_execution: int = 1
   jit_compile: bool = False
+  strategy: str = "default"
+  export_dir: str = ""
+  export_top_k: int = 100
   params: dict = dataclasses.field(default_factory=dict)
 
   @property

@@ -40,6 +40,15 @@ flags.DEFINE_integer("steps_per_execution", 1,
 flags.DEFINE_bool("jit_compile", False,
                   "Compile the training step with XLA: fuses the many small ops of "
                   "ID-based backbones (GuidedRec on ml100k: 2.6x faster steps).")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy: one device, MirroredStrategy over the local "
+                  "GPUs (or CPU devices), or MultiWorkerMirroredStrategy across the "
+                  "machines of TF_CONFIG.")
+flags.DEFINE_string("export_dir", "",
+                    "After training, export the selected model as a SavedModel here "
+                    "(serving_default: top-K items of a batch of histories).")
+flags.DEFINE_integer("export_top_k", 100,
+                     "Default K of the exported serving signature.")
 flags.DEFINE_float("positive_threshold", None,
                    "strong: ratings >= this are positives (default: the dataset's, "
                    "4 for MovieLens/Netflix; every row for files without a rating).")
@@ -67,6 +76,7 @@ def run_config(method: str, params: dict | None = None) -> RunConfig:
       positive_threshold=FLAGS.positive_threshold,
       heldout_users=FLAGS.heldout_users, num_negatives=FLAGS.num_negatives,
       steps_per_execution=FLAGS.steps_per_execution, jit_compile=FLAGS.jit_compile,
+      strategy=FLAGS.strategy, export_dir=FLAGS.export_dir, export_top_k=FLAGS.export_top_k,
       params=dict(params or {}))
 
 

@@ -7,9 +7,12 @@
 * checkpoints model, optimisers and epoch after every epoch and resumes from
   the latest checkpoint when restarted with the same output directory (the
   input order is a function of (seed, epoch), so a resumed run repeats the
-  interrupted epoch exactly);
-* stops with `TrainingDiverged` on a NaN or infinite loss, keeping the last
-  good checkpoint;
+  interrupted epoch exactly); an epoch's checkpoint is written after its
+  history, best weights and milestones, so a run killed at any moment resumes
+  from a finished epoch; the command line's learning rates win over the
+  checkpoint's;
+* stops with `TrainingDiverged` on a NaN or infinite loss (or weights),
+  keeping the last good checkpoint;
 * writes TensorBoard summaries and one log line per epoch;
 * finally restores the best weights and evaluates the test users.
 """
@@ -18,6 +21,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from typing import Callable
 
@@ -55,6 +59,33 @@ def _log_line(epoch: int, epochs: int, logs: dict, valid: dict | None,
   return "  ".join(parts)
 
 
+def _copy_checkpoint(source: str, target: str) -> None:
+  """Copies the files of checkpoint prefix `source` to prefix `target`, each atomically."""
+  os.makedirs(os.path.dirname(target), exist_ok=True)
+  for path in tf.io.gfile.glob(source + ".index") + tf.io.gfile.glob(source + ".data-*"):
+    destination = target + path[len(source):]
+    shutil.copyfile(path, destination + ".tmp")
+    os.replace(destination + ".tmp", destination)
+
+
+def _all_finite(variables) -> bool:
+  return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables
+             if v.dtype.is_floating)
+
+
+_OPTIMIZERS = (tf.keras.optimizers.Optimizer, tf.keras.optimizers.legacy.Optimizer)
+
+
+def _learning_rates(root) -> dict:
+  """{variable ref: value} of every optimiser's learning rate variable under `root`."""
+  rates = {}
+  for trackable in tf.train.TrackableView(root).descendants():
+    rate = getattr(trackable, "learning_rate", None)
+    if isinstance(trackable, _OPTIMIZERS) and isinstance(rate, tf.Variable):
+      rates[rate.ref()] = rate.numpy()
+  return rates
+
+
 def _paired_tests(reference, other) -> dict:
   """Per test metric, the paired test over users of `other` minus `reference` (EvalResults)."""
   return {key: paired_test(reference.per_user[key], other.per_user[key])
@@ -77,6 +108,7 @@ def train_and_evaluate(
     diagnostics: Callable[[], dict] | None = None,
     restore_best_at: int | None = None,
     early_stopping_patience: int = 0,
+    distribute: Callable[[tf.data.Dataset], tuple] | None = None,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -107,6 +139,10 @@ def train_and_evaluate(
       validations in a row have not improved the selection metric, but never
       before the last milestone or `restore_best_at` (a staged method's stages
       all run). A resumed run stops where the uninterrupted one would.
+    distribute: under tf.distribute, turns an epoch's dataset of global
+      batches into (the strategy's per-replica input, steps of the epoch)
+      (`tfrankcf.training.distribution.distribute_dataset`); the model, built
+      in the strategy's scope, trains on that.
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
@@ -141,21 +177,36 @@ def train_and_evaluate(
     return os.path.join(output_dir, "milestones", name, "weights")
 
   def keep_milestone(name):
-    """Writes the best model so far to the milestone; training state unchanged."""
+    """Copies the best model so far (before any validation: the current one) to the milestone."""
     if int(best.epoch.numpy()) >= 0:
-      best_checkpoint.read(best_path).expect_partial()
-    best_checkpoint.write(milestone_path(name))
+      _copy_checkpoint(best_path, milestone_path(name))
+    else:
+      best_checkpoint.write(milestone_path(name))
     write_json(milestone_path(name) + ".json", {"best_epoch": int(best.epoch.numpy()) + 1})
-    checkpoint.restore(manager.latest_checkpoint)
+
+  learning_rates = _learning_rates(checkpoint)
+
+  def keep_learning_rates():
+    """Re-assigns the learning rates the model was built with after a restore."""
+    # The command line's learning rates win over a checkpoint's (the same for an identical
+    # command), so a diverged run can resume from its last good checkpoint with a lower one.
+    for rate, value in learning_rates.items():
+      if rate.deref().numpy() != value:
+        logging.info("Learning rate %s: %g (checkpoint %g)", rate.deref().name, value,
+                     rate.deref().numpy())
+        rate.deref().assign(value)
 
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)
+    keep_learning_rates()
     if os.path.exists(history_path):
       with open(history_path) as f:
         history = json.load(f)
     logging.info("Resumed from %s at epoch %d", manager.latest_checkpoint,
                  int(epoch_counter.numpy()))
   start_epoch = int(epoch_counter.numpy())
+  # A run killed between writing an epoch's history and its checkpoint repeats that epoch.
+  history = history[:start_epoch]
 
   def patience_exhausted(epoch):
     """Whether training stops after `epoch` (0-based, just validated)."""
@@ -171,21 +222,27 @@ def train_and_evaluate(
     start = time.perf_counter()
     if epoch == restore_best_at and int(best.epoch.numpy()) >= 0:
       best_checkpoint.read(best_path).expect_partial()
+      keep_learning_rates()
       logging.info("Continuing from the best epoch so far (%d)", int(best.epoch.numpy()) + 1)
     if hasattr(model, "epoch") and isinstance(model.epoch, tf.Variable):
       model.epoch.assign(epoch)
     dataset = dataset_fn(epoch)
     if hasattr(model, "prepare_epoch"):
       model.prepare_epoch(epoch, dataset)
-    fit = model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
+    inputs, steps = (dataset, None) if distribute is None else distribute(dataset)
+    fit = model.fit(inputs, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch,
+                    verbose=0)
     seconds = time.perf_counter() - start
     train_seconds += seconds
     logs = {k: float(v[-1]) for k, v in fit.history.items()}
-    bad = [k for k, v in logs.items() if not math.isfinite(v)]
+    bad = [f"{k} is {v}" for k, v in logs.items() if not math.isfinite(v)]
+    if not bad and not _all_finite(model.trainable_variables):
+      bad = ["the weights are not finite"]  # the last update overflowed
     if bad:
-      raise TrainingDiverged(
-          f"epoch {epoch + 1}: {', '.join(bad)} is {logs[bad[0]]}; stopped. The last "
-          f"good checkpoint is in {os.path.join(output_dir, 'checkpoints')}")
+      kept = (f"the last good checkpoint (epoch {epoch}) is in "
+              f"{os.path.join(output_dir, 'checkpoints')}" if manager.latest_checkpoint
+              else "no checkpoint was written")
+      raise TrainingDiverged(f"epoch {epoch + 1}: {', '.join(bad)}; stopped, {kept}")
     entry = {"epoch": epoch + 1, "train_seconds": seconds, **logs}
     valid = None
     if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
@@ -210,12 +267,14 @@ def train_and_evaluate(
     logging.info(_log_line(epoch, epochs, logs, valid, reporting.selection,
                            float(best.value.numpy()), int(best.epoch.numpy()),
                            seconds))
-    epoch_counter.assign(epoch + 1)
-    manager.save(checkpoint_number=epoch + 1)
+    # Everything else of the epoch is written before its checkpoint, which marks it done: a
+    # run killed in between repeats the epoch and rewrites the same files.
     write_json(history_path, history)
     for name, at in milestones.items():
       if epoch + 1 == at:
         keep_milestone(name)
+    epoch_counter.assign(epoch + 1)
+    manager.save(checkpoint_number=epoch + 1)
     if on_epoch_end is not None:
       on_epoch_end(epoch, entry)
     if valid is not None and patience_exhausted(epoch):
@@ -253,6 +312,7 @@ def train_and_evaluate(
                                            "test": test_kept.means}}
   if int(best.epoch.numpy()) >= 0:
     best_checkpoint.read(best_path).expect_partial()
+    keep_learning_rates()
   valid_result, test_result = evaluate_both()
   per_user.update(valid=valid_result, test=test_result)
   for name, result in milestone_results.items():

@@ -28,6 +28,19 @@ def _jsonable(value):
   return value
 
 
+def _umask_mode() -> int:
+  """The mode a plain `open(path, "w")` would give: 0666 minus the umask."""
+  umask = os.umask(0)
+  os.umask(umask)
+  return 0o666 & ~umask
+
+
+def _replace(temporary: str, path: str) -> None:
+  """Renames `temporary` over `path` with the umask's mode (tempfile makes 0600 files)."""
+  os.chmod(temporary, _umask_mode())
+  os.replace(temporary, path)
+
+
 def write_atomic(path: str, data: bytes) -> None:
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
@@ -36,7 +49,7 @@ def write_atomic(path: str, data: bytes) -> None:
     f.write(data)
     f.flush()
     os.fsync(f.fileno())
-  os.replace(f.name, path)
+  _replace(f.name, path)
 
 
 def write_json(path: str, payload: dict) -> None:
@@ -50,7 +63,7 @@ def write_per_user(path: str, arrays: dict) -> None:
   os.makedirs(directory, exist_ok=True)
   with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".npz") as f:
     np.savez_compressed(f, **arrays)
-  os.replace(f.name, path)
+  _replace(f.name, path)
 
 
 def environment() -> dict:

@@ -5,6 +5,10 @@
 * `run_baseline(config)`: ItemPop or EASE (lambda chosen on validation users).
 * `write_run(config, split, outcome)`: results.json (atomic), per_user.npz and
   the summary table, for trainable methods as for baselines.
+* `export_if_requested(config, model, split)`: the SavedModel of --export_dir.
+
+A trainable run also records its config in config.json when it starts, so an
+interrupted run can be exported (`tfrankcf.serving.from_run`).
 """
 
 import dataclasses
@@ -26,6 +30,7 @@ from tfrankcf.training.results import environment, write_json, write_per_user
 
 DEFAULT_HELDOUT_USERS = 0.1  # strong: 10% validation and 10% test users
 EASE_L2_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+CONFIG_FILE = "config.json"  # a trainable run's RunConfig, written when it starts
 
 
 def load_run_split(config: RunConfig) -> Split:
@@ -97,7 +102,9 @@ def run_baseline(config: RunConfig) -> dict:
              "timing": {"train_seconds": seconds, "seconds_per_epoch": seconds,
                         "examples_per_second": split.train.nnz / max(seconds, 1e-9)},
              "per_user": {"valid": valid_result, "test": test_result}}
-  return write_run(config, split, outcome)
+  results = write_run(config, split, outcome)
+  export_if_requested(config, model, split)
+  return results
 
 
 def summary_table(method: str, metrics: dict, keys: list) -> str:
@@ -144,6 +151,14 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
   return results
 
 
+def export_if_requested(config: RunConfig, model, split: Split) -> None:
+  """Exports the run's model as a SavedModel when `config.export_dir` is set (serving)."""
+  if config.export_dir:
+    from tfrankcf.serving.export import export_model  # pylint: disable=g-import-not-at-top
+    path = export_model(model, split, config.export_dir, config.export_top_k)
+    print(f"saved model: {path}")
+
+
 def seed_everything(seed: int) -> None:
   """Python, numpy and TF seeds from the run seed, and deterministic TF ops."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -185,28 +200,37 @@ def run_trainable(config: RunConfig, build) -> dict:
   """Trains a gradient-based method and writes its results.
 
   `build(split, config) -> Trainable` constructs the method on the run's split.
+  Under `config.strategy` the model is built in the strategy's scope and every
+  worker trains; only the chief writes results.json (see `distribution`).
   """
+  from tfrankcf.training import distribution  # pylint: disable=g-import-not-at-top
   from tfrankcf.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  strategy = distribution.strategy_for(config.strategy)  # before anything runs in TF
+  output_dir = distribution.worker_dir(strategy, config.resolved_output_dir())
   split = load_run_split(config)
+  write_json(os.path.join(output_dir, CONFIG_FILE), dataclasses.asdict(config))
   seed_everything(config.seed)
-  trainable = build(split, config)
+  with strategy.scope():
+    trainable = build(split, config)
   if config.steps_per_execution > 1 or config.jit_compile:
     model = trainable.model
     if config.jit_compile and not model.supports_jit_compile:
       raise InputError(f"--jit_compile: {config.method}'s training step has dynamic shapes "
                        f"that XLA cannot compile ({'; '.join(model.jit_compile_blockers)}); "
                        "run without --jit_compile")
-    model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution,
-                  jit_compile=config.jit_compile)
+    with strategy.scope():
+      model.compile(optimizer=model.optimizer, steps_per_execution=config.steps_per_execution,
+                    jit_compile=config.jit_compile)
   outcome = train_and_evaluate(
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
-      config.resolved_output_dir(), epochs=config.epochs, eval_every=config.eval_every,
+      output_dir, epochs=config.epochs, eval_every=config.eval_every,
       eval_batch_size=config.eval_batch_size,
       examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
       diagnostics=(None if trainable.diagnostics is None
                    else lambda: trainable.diagnostics(trainable.model, split)),
       restore_best_at=trainable.restore_best_at,
-      early_stopping_patience=config.early_stopping_patience)
+      early_stopping_patience=config.early_stopping_patience,
+      distribute=lambda dataset: distribution.distribute_dataset(strategy, dataset))
   if trainable.diagnostics is not None:
     measured = [entry["diagnostics"] for entry in outcome["history"]
                 if entry.get("diagnostics")]
@@ -215,4 +239,9 @@ def run_trainable(config: RunConfig, build) -> dict:
         "selected_epoch": trainable.diagnostics(trainable.model, split)}
   if trainable.report is not None:
     outcome.update(trainable.report(trainable.model, split))
-  return write_run(config, split, outcome)
+  if not distribution.is_chief(strategy):
+    outcome.pop("per_user")
+    return outcome  # the chief writes the run's results
+  results = write_run(config, split, outcome)
+  export_if_requested(config, trainable.model, split)
+  return results

@@ -1,0 +1,63 @@
+"""`run_comparison`: the library call behind `compare`, from method names to reports.
+
+Plan every (method, seed) cell, run the unfinished ones, then summarise all
+finished cells into comparison.md/.csv/.json and the learning curves. Reports
+are written even when some cells failed (the failures are listed in them).
+"""
+
+import os
+import time
+
+from tfrankcf.comparison.cells import run_cell, run_cells
+from tfrankcf.comparison.commands import Settings, plan_cells
+from tfrankcf.comparison.curves import plot_curves
+from tfrankcf.comparison.registry import get_methods
+from tfrankcf.comparison.report import markdown, write_reports
+from tfrankcf.errors import InputError
+
+
+def run_comparison(names: list, seeds: list, settings: Settings, runner=run_cell,
+                   printer=print, argv: list | None = None, jobs: int = 1) -> dict:
+  """Runs the comparison; returns {"summary", "outcomes", "paths", "failed"}.
+
+  Args:
+    names: `--methods` (registry names); checked before anything runs.
+    seeds: training seeds; every cell uses `settings.split_seed` for the split.
+    settings: what every cell shares (`commands.Settings`).
+    runner: cell -> `cells.Outcome` (tests replace the subprocess).
+    printer: progress lines.
+    argv: compare's own command line, recorded in comparison.json.
+    jobs: runs at a time (wall times then include sharing the machine).
+  """
+  if not seeds:
+    raise InputError("--seeds must be at least 1")
+  specs = get_methods(names, settings.protocol)
+  cells = plan_cells(specs, list(seeds), settings)
+  flagfiles = {cell.method.name: cell.flagfile for cell in cells}
+  printer(f"compare: {len(specs)} methods, seeds {list(seeds)}, split seed "
+          f"{settings.split_seed}: {len(cells)} runs under {settings.output_dir}", flush=True)
+  for name, flagfile in flagfiles.items():
+    if flagfile:
+      printer(f"  {name}: {os.path.relpath(flagfile)}", flush=True)
+  start = time.perf_counter()
+  outcomes = run_cells(cells, runner=runner, printer=printer, jobs=jobs)
+  # Imported here: tfrankcf.metrics loads TensorFlow, which the runs do not need in this
+  # process (and bad input is refused before it loads).
+  from tfrankcf.comparison.aggregate import summarize  # pylint: disable=g-import-not-at-top
+  summary = summarize(outcomes, settings.protocol)
+  context = {"dataset": settings.dataset, "protocol": settings.protocol,
+             "seeds": list(seeds), "split_seed": settings.split_seed,
+             "argv": list(argv or []), "jobs": jobs, "flagfiles": flagfiles,
+             "ran": sum(o.status == "ran" for o in outcomes),
+             "cached": sum(o.status == "cached" for o in outcomes),
+             "failed": sum(o.status == "failed" for o in outcomes),
+             "seconds_this_invocation": time.perf_counter() - start}
+  paths = write_reports(summary, context, settings.output_dir)
+  paths += plot_curves(summary, settings.output_dir,
+                       f"{settings.dataset}, {settings.protocol}: validation curves")
+  printer(markdown(summary, context), flush=True)
+  printer(f"{context['ran']} ran, {context['cached']} cached, {context['failed']} failed; "
+          f"wrote {', '.join(os.path.basename(p) for p in paths)} to {settings.output_dir}",
+          flush=True)
+  return {"summary": summary, "outcomes": outcomes, "paths": paths,
+          "failed": context["failed"]}
