@@ -25,6 +25,7 @@ import os
 import tensorflow as tf
 
 from tfrankcf.errors import InputError
+from tfrankcf.methods.base import is_distributed
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 LOGICAL_CPUS_ENV = "TFRANKCF_LOGICAL_CPUS"
@@ -133,7 +134,7 @@ def distribute_dataset(strategy: tf.distribute.Strategy, dataset: tf.data.Datase
   With the default strategy: (`dataset` unchanged, None: Keras counts).
   """
   replicas = strategy.num_replicas_in_sync
-  if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+  if not is_distributed(strategy):
     return dataset, None
 
   def pieces_for(context: tf.distribute.InputContext) -> tf.data.Dataset:
