@@ -22,8 +22,11 @@ setuptools.setup(
     package_dir={"tfrankcf.binaries": "binaries"},
     package_data={"tfrankcf": ["datasets/data/*/*"]},
     install_requires=[
-        # TF-Ranking 0.5.5 pins TF < 2.16 and fails to import on newer TF.
-        "tensorflow-cpu==2.15.*",
+        # TF-Ranking 0.5.5 requires `tensorflow` (< 2.16: it fails to import on newer
+        # TF). Depending on that one distribution, not also on tensorflow-cpu, keeps a
+        # single TensorFlow in the environment (two builds registered their CUDA
+        # plugins twice and doubled the install).
+        "tensorflow==2.15.*",
         "tensorflow-ranking==0.5.5",
         "numpy>=1.23,<2",
         "scipy>=1.10",

@@ -5,17 +5,29 @@ r"""Compares methods over seeds on one split; writes comparison.md/.csv/.json an
   compare --dataset=ml100k --protocol=strong --methods=itempop,ease,vae,vae_listmle,ract \
       --seeds=5 --method_flags=ract:--actor_epochs=50
   compare --methods=ease,logloss --seeds=2 --epochs=5 --extra_flags=--eval_every=1
+  compare --dataset=path/to/ml-1m-vaecf --protocol=strong --methods=ease,vae,ract --rerun=ract
 
 Each (method, seed) runs the method's binary into
 <output_dir>/runs/<method>/s<seed> (closed-form ItemPop and EASE: one fit,
 runs/<method>/fit), all with --split_seed, so every method sees one split and
-per-user tests pair across seeds. A run whose results.json exists is reused:
-rerunning the command recomputes nothing and retries only failed runs. Each
-method starts from its flagfile configs/<family>_<dataset>*.cfg when one sets
-this --dataset and --protocol; --epochs and --batch_size given here override
-it, then --extra_flags (every run) and --method_flags (one method's runs).
-The paired tests are against the best baseline. Exit code 1 when a run failed
-(the reports are still written and list it), 2 for bad input.
+per-user tests pair across seeds (test users are paired by their identity
+on the split, under every protocol). A run whose results.json exists is
+reused: rerunning the command recomputes nothing and retries only failed
+runs. --rerun=METHOD[,METHOD] runs those methods' runs afresh (their
+directories are replaced), --force every run; drop the flag to resume.
+
+Each method starts from its flagfile configs/<family>_*.cfg that sets this
+--protocol and the --dataset this comparison's --dataset is: a registered
+name is itself; a path is the registered dataset whose release file it is
+(u.data -> ml100k, ratings.dat -> ml1m, ratings.csv -> ml20m, by the file
+name) or, for a Mult-VAE split directory, the registered dataset its
+directory name names (ml-1m-vaecf -> ml1m). The run then gets this --dataset
+after the flagfile's (later flags win). One line per method at the start says
+which flagfile it got, or none and why. --epochs and --batch_size given here
+override the flagfile, then --extra_flags (every run) and --method_flags (one
+method's runs). The paired tests are against the best baseline. Exit code 1
+when a run failed (the reports are still written and list it), 2 for bad
+input.
 """
 
 import os
@@ -38,8 +50,9 @@ flags.DEFINE_string("output_dir", "",
                     "Where the runs and reports go (default runs/compare_<dataset>_<protocol>).")
 flags.DEFINE_integer("epochs", None,
                      "Epochs of every trained method, over its flagfile's (default: the "
-                     "flagfile's, the paper's for the dataset, or 200). RaCT, CF-SFL and APR "
-                     "take stage lengths instead (--method_flags).")
+                     "flagfile's, the paper's for the dataset, or 200). For RaCT, CF-SFL and "
+                     "APR it is their own stage (--ac_epochs, --joint_epochs, --adv_epochs); "
+                     "their pre-training stages keep the flagfile's (--method_flags).")
 flags.DEFINE_integer("batch_size", None, "Batch size of every trained method (default: each "
                      "method's flagfile or own default).")
 flags.DEFINE_multi_string("extra_flags", [],
@@ -52,6 +65,9 @@ flags.DEFINE_integer("jobs", 1,
                      "Runs at a time (the first alone: it makes the split). Above 1, runs "
                      "share the cores, so their timings are not comparable to one-job ones.",
                      lower_bound=1)
+flags.DEFINE_list("rerun", [], "Methods whose runs are run afresh (their directories "
+                  "replaced) instead of reused, e.g. --rerun=vae,ract.")
+flags.DEFINE_bool("force", False, "Run every run afresh (replace every run directory).")
 flags.DEFINE_string("configs_dir", DEFAULT_CONFIGS_DIR,
                     "Where method flagfiles are looked up (empty: use none).")
 flags.mark_flag_as_required("methods")
@@ -70,7 +86,8 @@ def main(argv):
       batch_size=FLAGS.batch_size, extra_flags=tuple(FLAGS.extra_flags),
       method_flags=parse_method_flags(FLAGS.method_flags), configs_dir=FLAGS.configs_dir)
   outcome = run_comparison(FLAGS.methods, list(range(FLAGS.seeds)), settings,
-                           argv=sys.argv, jobs=FLAGS.jobs)
+                           argv=sys.argv, jobs=FLAGS.jobs, rerun=FLAGS.rerun,
+                           force=FLAGS.force)
   if outcome["failed"]:
     sys.exit(1)
 

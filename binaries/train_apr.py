@@ -6,7 +6,7 @@ r"""Trains APR (adversarial matrix factorisation) after MF-BPR; writes results.j
       --pretrain_epochs=0 --adv_epochs=1000
 
 The run lasts pretrain_epochs (BPR, `bpr_optimizer`) + adv_epochs (APR with a
-fresh Adagrad, from the last BPR weights) epochs; --epochs is ignored. With
+fresh Adagrad, from the last BPR weights) epochs (--epochs is --adv_epochs). With
 --init_checkpoint the embeddings come from a BPR run's checkpoint instead. The
 epoch is chosen on the validation users over the whole run. results.json adds
 `robustness`: the relative metric change of the selected model under
@@ -23,20 +23,28 @@ from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
 from tfrankcf.training import run
 
-flags.DEFINE_integer("pretrain_epochs", 1000, "MF-BPR epochs before APR in this run.")
-flags.DEFINE_integer("adv_epochs", 1000, "APR epochs.")
+flags.DEFINE_integer("pretrain_epochs", 1000, "MF-BPR epochs before APR in this run.",
+                     lower_bound=0)
+flags.DEFINE_integer("adv_epochs", 1000, "APR epochs.", lower_bound=0)
 flags.DEFINE_string("init_checkpoint", None,
                     "Start APR from the embeddings of this BPR checkpoint "
                     "(requires --pretrain_epochs=0).")
 flags.DEFINE_enum("apr_start", "last", ["last", "best"],
                   "APR starts from the last BPR epoch (authors' code) or from the best "
                   "validation epoch of the BPR stage.")
-flags.DEFINE_float("eps", 0.5, "Norm of each adversarial perturbation row (epsilon).")
-flags.DEFINE_float("reg_adv", 1.0, "Weight of the adversarial BPR term (lambda).")
+flags.DEFINE_float("eps", 0.5, "Norm of each adversarial perturbation row (epsilon).",
+                   lower_bound=0)
+flags.DEFINE_float("reg_adv", 1.0, "Weight of the adversarial BPR term (lambda).",
+                   lower_bound=0)
 common_flags.define_mf_flags()
 flags.FLAGS.set_default("protocol", "loo_full")
 
 FLAGS = flags.FLAGS
+STAGES = ("pretrain_epochs", "adv_epochs")
+_METHOD_FLAGS = STAGES + ("init_checkpoint", "apr_start", "eps", "reg_adv")
+common_flags.validate_stages(STAGES)
+common_flags.alias_epochs("adv_epochs")
+cli.help_group("APR", _METHOD_FLAGS)
 
 
 def main(argv):
@@ -45,10 +53,9 @@ def main(argv):
     raise InputError("--init_checkpoint starts APR from a trained BPR model; "
                      "set --pretrain_epochs=0 with it")
   params = common_flags.mf_params()
-  params.update({name: FLAGS[name].value for name in (
-      "pretrain_epochs", "init_checkpoint", "apr_start", "eps", "reg_adv")})
-  config = common_flags.run_config("apr", params)
-  config.epochs = FLAGS.pretrain_epochs + FLAGS.adv_epochs
+  params.update({name: FLAGS[name].value for name in _METHOD_FLAGS})
+  config = common_flags.run_config("apr", params,
+                                   epochs=sum(FLAGS[name].value for name in STAGES))
   run.run_trainable(config, build_apr)
 
 

@@ -32,6 +32,18 @@ AUTOENCODER_LOSSES = ("multinomial",) + LIST_LOSSES
 BACKBONE_LOSS = "logloss"  # a --backbone's default
 AUTOENCODER_LIST_SIZE = 100
 
+# --help groups: the method's selection, then each method's own flags (the first group
+# naming a flag lists it).
+cli.help_group("method", ["method", "backbone", "loss", "learning_rate", "embedding_dim",
+                          "list_size"])
+cli.help_group("EASE (--method=ease)", ["ease_l2_grid"])
+cli.help_group("autoencoders (--method=vae|dae|mf|warp)", [
+    "beta_max", "anneal_steps", "anneal_epochs", "dae_hidden", "actor_learning_rate",
+    "candidates", "memory_budget_mb"])
+cli.help_group("MF-BPR (--method=bpr)", common_flags.MF_FLAGS)
+cli.help_group("pairwise backbones (--backbone=graphrec|neumf)",
+               common_flags.BACKBONE_FLAGS + ("weight_decay",))
+
 flags.DEFINE_enum("method", "ease", list(CLOSED_FORM + AUTOENCODERS + PAIRWISE),
                   "Baseline to run ('listwise' = --backbone trained with --loss; "
                   "implied by --backbone).")
@@ -44,25 +56,46 @@ flags.DEFINE_enum("candidates", "sampled", list(CANDIDATES),
                   "Autoencoder --loss on sampled lists of --list_size items per user, or on "
                   "all items (approx_ndcg only: the full-catalogue ApproxNDCG).")
 flags.DEFINE_float("memory_budget_mb", 1024.0,
-                   "--candidates=all: memory bound of the ApproxNDCG's chunks over items.")
+                   "--candidates=all: memory bound of the ApproxNDCG's chunks over items.",
+                   lower_bound=1)
 flags.DEFINE_float("weight_decay", 0.0,
                    "--backbone: decoupled weight decay per step (0: plain Adam, as the "
-                   "GuidedRec code's TF-Ranking baselines).")
+                   "GuidedRec code's TF-Ranking baselines).", lower_bound=0)
 flags.DEFINE_list("ease_l2_grid", [],
                   "EASE: L2 weights to choose from on validation users (default "
                   "10,50,100,200,500,1000,2000,5000).")
-common_flags.define_actor_flags()
+common_flags.validate_list("ease_l2_grid", float, "a positive number", lambda l2: l2 > 0)
+common_flags.define_epochs_flag("Training epochs (>= 1; ignored by itempop and ease).",
+                                lower_bound=None)
+common_flags.define_actor_flags(selectable=False)  # --method picks the actor
 common_flags.define_mf_flags()
 common_flags.define_backbone_flags()
 
 FLAGS = flags.FLAGS
 
 
+def selected_method() -> str:
+  """--method, or 'listwise' when --backbone is given without --method."""
+  if FLAGS.backbone and not FLAGS["method"].present:
+    return "listwise"
+  return FLAGS.method
+
+
+def _check_epochs(values: dict) -> bool:
+  method = selected_method()
+  if values["epochs"] < 1 and method not in CLOSED_FORM:
+    raise flags.ValidationError(
+        f"--epochs={values['epochs']}: must be at least 1 ({method} trains for --epochs "
+        f"epochs; only {' and '.join(CLOSED_FORM)} ignore it)")
+  return True
+
+
+flags.register_multi_flags_validator(["epochs", "method", "backbone"], _check_epochs)
+
+
 def main(argv):
   del argv
-  method = FLAGS.method
-  if FLAGS.backbone and not FLAGS["method"].present:
-    method = "listwise"
+  method = selected_method()
   if method in CLOSED_FORM:
     params = {}
     if method == "ease" and FLAGS.ease_l2_grid:

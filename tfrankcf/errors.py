@@ -17,3 +17,16 @@ class InputError(Exception):
       where = self.path if line is None else f"{self.path}:{line}"
       where += ": "
     super().__init__(where + problem)
+
+
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C during training, raised by the fit loop in place of a bare KeyboardInterrupt.
+
+  `epoch` is the last epoch whose checkpoint was written (0: none yet); rerunning
+  the same command resumes from it. The binaries print `str(error)` as one line.
+  """
+
+  def __init__(self, epoch: int):
+    self.epoch = int(epoch)
+    where = (f"after epoch {self.epoch}" if self.epoch > 0 else "during epoch 1")
+    super().__init__(f"interrupted {where}; rerun the same command to resume")

@@ -46,13 +46,13 @@ def test_dae_hidden_width_and_input_width():
 def test_evaluation_uses_the_mean_and_training_noise_follows_the_seed():
   actor = build_actor("vae", M)
   inputs = tf.random.stateless_uniform([3, M], seed=[3, 4])
-  np.testing.assert_array_equal(actor(inputs)[0], actor(inputs)[0])
+  np.testing.assert_array_equal(actor(inputs)[0], actor(inputs)[0])  # same call: bit-exact
   seed = tf.constant([5, 6], tf.int64)
   first = actor(inputs, training=True, seed=seed)[0]
-  np.testing.assert_array_equal(first, actor(inputs, training=True, seed=seed)[0])
+  np.testing.assert_array_equal(first, actor(inputs, training=True, seed=seed)[0])  # same call
   other = actor(inputs, training=True, seed=tf.constant([5, 7], tf.int64))[0]
-  assert not np.allclose(first, other)
-  assert not np.allclose(first, actor(inputs)[0])
+  assert not np.allclose(first, other, atol=1e-6)
+  assert not np.allclose(first, actor(inputs)[0], atol=1e-6)
 
 
 def test_encoder_input_normalises_the_full_row_then_masks():
@@ -60,16 +60,17 @@ def test_encoder_input_normalises_the_full_row_then_masks():
   mask = np.array([[1, 0, 1, 0, 1], [1, 1, 1, 1, 1]], np.float32)
   got = encoder_input(history, mask, keep_prob=0.5).numpy()
   want = history / np.linalg.norm(history, axis=1, keepdims=True) * mask / 0.5
-  np.testing.assert_allclose(got, want, rtol=1e-6)
+  np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
   np.testing.assert_allclose(encoder_input(history).numpy(),
-                             history / np.linalg.norm(history, axis=1, keepdims=True))
+                             history / np.linalg.norm(history, axis=1, keepdims=True),
+                             rtol=1e-6, atol=1e-7)
 
 
 def test_l2_penalty_covers_kernels_only():
   actor = build_actor("mf", M)
   want = 1e-4 * sum(np.sum(v.numpy() ** 2) for v in actor.trainable_variables
                     if "kernel" in v.name)
-  np.testing.assert_allclose(actor.l2_penalty().numpy(), want, rtol=1e-5)
+  np.testing.assert_allclose(actor.l2_penalty().numpy(), want, rtol=1e-5, atol=1e-9)  # ~5e-3
   assert build_actor("vae", M).l2_penalty().numpy() == 0.0
 
 
@@ -93,4 +94,5 @@ def test_leading_products_give_the_full_input_forward(name):
     got = actor(trailing, training=training, seed=seed,
                 leading_products=actor.input_products(leading))
     for w, g in zip(want, got):
-      np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+      # the split first layer sums in another order: ~2e-7 off on logits near 0 here
+      np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=5e-6)

@@ -21,7 +21,7 @@ def test_multinomial_nll():
   labels, logits = _data()
   log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
   np.testing.assert_allclose(likelihoods.multinomial_nll(labels, logits).numpy(),
-                             -(labels * log_softmax).sum(1), rtol=1e-5)
+                             -(labels * log_softmax).sum(1), rtol=1e-5, atol=1e-6)
 
 
 def test_gaussian_nll_weights_positives():
@@ -29,7 +29,7 @@ def test_gaussian_nll_weights_positives():
   want = ((1.0 + 2.0 * labels) * (labels - logits) ** 2).sum(1)
   np.testing.assert_allclose(
       likelihoods.gaussian_nll(labels, logits, positive_weight=3.0).numpy(), want,
-      rtol=1e-5)
+      rtol=1e-5, atol=1e-6)
 
 
 def test_unknown_name():

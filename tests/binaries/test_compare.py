@@ -10,7 +10,7 @@ import pytest
 METHODS = ("ease", "listmle")  # ItemPop is covered by tests/comparison (fake runs)
 FILES = ("comparison.md", "comparison.csv", "comparison.json", "curves_hr@5.png",
          "curves_hr@10.png", "curves_hr@20.png", "curves_ndcg@5.png", "curves_ndcg@10.png",
-         "curves_ndcg@20.png")
+         "curves_ndcg@20.png", "test_metrics.png")
 
 
 def _compare(tmp_path, *args):
@@ -47,7 +47,10 @@ def test_ml100k_comparison_then_a_rerun_that_recomputes_nothing(tmp_path):
   assert sorted((r["method"], r["seed"]) for r in results.values()) == [
       ("ease", 0), ("graphrec_listmle", 0), ("graphrec_listmle", 1)]
   table = (out / "comparison.md").read_text()
-  assert "| EASE | 1 fit | **0.4783 ± 0.0000** |" in table  # GuidedRec paper's split: 0.478
+  assert "| EASE | 1 fit | **0.4783** |" in table  # GuidedRec paper's split: 0.478; one fit
+  assert "  ease: no flagfile (no flagfile family: the registry's flags only)" in first.stdout
+  assert "graphrec-losses_ml100k.cfg (sets --dataset=ml100k --protocol=loo_sampled)" in (
+      first.stdout)
   assert "| ListMLE | 2 |" in table
 
   mtimes = {path: os.path.getmtime(path) for path in results}

@@ -9,8 +9,9 @@ import pytest
 
 RUNS = {
     "train_guidedrec": ["--epochs=2", "--batches_per_epoch=20"],
-    "train_ract": ["--actor_epochs=1", "--critic_epochs=1", "--ac_epochs=1"],
-    "train_apr": ["--pretrain_epochs=1", "--adv_epochs=1", "--robustness_eps=0.5"],
+    # --epochs of a staged binary is its method's own stage: --ac_epochs, --adv_epochs
+    "train_ract": ["--actor_epochs=1", "--critic_epochs=1", "--epochs=1"],
+    "train_apr": ["--pretrain_epochs=1", "--epochs=1", "--robustness_eps=0.5"],
     "train_baseline": ["--backbone=neumf", "--loss=neural_sort", "--epochs=1",
                        "--batches_per_epoch=20"],
 }
@@ -35,6 +36,11 @@ def test_binary_trains_and_writes_results(tmp_path, binary):
   for part in ("valid", "test"):
     assert all(0.0 <= v <= 1.0 for v in results["metrics"][part].values())
   assert os.listdir(tmp_path / "out" / "checkpoints")
+  if binary in ("train_ract", "train_apr"):
+    stages = {"train_ract": 3, "train_apr": 2}[binary]  # one epoch per stage
+    assert results["config"]["epochs"] == stages == len(results["history"])
+    own_stage = {"train_ract": "ac_epochs", "train_apr": "adv_epochs"}[binary]
+    assert results["config"]["params"][own_stage] == 1
   if binary == "train_ract":
     final = results["diagnostics"]["final"]  # the trained critic of the last epoch
     assert -1 <= final["critic_pearson_ndcg@100"] <= 1

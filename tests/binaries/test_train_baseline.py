@@ -24,7 +24,7 @@ def _run(tmp_path, method, protocol="loo_sampled", dataset="ml100k", **kwargs):
   with open(tmp_path / method / "results.json") as f:
     written = json.load(f)["metrics"]
   for part in ("valid", "test"):
-    assert written[part] == pytest.approx(results["metrics"][part])
+    assert written[part] == results["metrics"][part]  # a JSON round trip of floats is exact
   assert CONTRACT_KEYS <= set(results)
   assert set(results["timing"]) >= {"train_seconds", "seconds_per_epoch",
                                     "examples_per_second"}

@@ -80,6 +80,9 @@ def test_markdown_table(compared, fakes):
   assert not rows["log loss"][ndcg10].startswith("**")
   assert rows["EASE"][1] == "0 (1 failed)" and rows["EASE"][ndcg10] == "–"
   assert rows["ItemPop"][1] == "1 fit" and rows["log loss"][1] == "2"
+  # A single fit has no spread: its value alone, not "± 0.0000".
+  pop = np.mean(fakes.values("itempop", "fit")["ndcg@10"])
+  assert rows["ItemPop"][ndcg10] == f"{pop:.4f}" and "±" not in "".join(rows["ItemPop"])
   assert rows["log loss"][versus] == "reference"
   difference = np.mean(fakes.values("guidedrec", "s0")["ndcg@10"]
                        - fakes.values("logloss", "s0")["ndcg@10"])
@@ -98,13 +101,16 @@ def test_paired_tests_pool_users_over_seeds(compared, fakes):
   ours = np.concatenate([fakes.values("guidedrec", k)["ndcg@10"] for k in ("s0", "s1")])
   ref = np.concatenate([fakes.values("logloss", k)["ndcg@10"] for k in ("s0", "s1")])
   assert versus["users"]["n"] == 2 * USERS
-  assert versus["users"]["mean_difference"] == pytest.approx(np.mean(ours - ref))
-  assert versus["users"]["t_pvalue"] == pytest.approx(stats.ttest_rel(ours, ref).pvalue)
-  assert versus["users"]["wilcoxon_pvalue"] == pytest.approx(stats.wilcoxon(ours - ref).pvalue)
+  assert versus["users"]["mean_difference"] == pytest.approx(np.mean(ours - ref), abs=1e-12)
+  # p ~ 1e-10: an absolute term far below it (float64 on both sides)
+  assert versus["users"]["t_pvalue"] == pytest.approx(stats.ttest_rel(ours, ref).pvalue,
+                                                      abs=1e-16)
+  assert versus["users"]["wilcoxon_pvalue"] == pytest.approx(stats.wilcoxon(ours - ref).pvalue,
+                                                             abs=1e-16)
   seed_means = [(np.mean(fakes.values("guidedrec", k)["ndcg@10"]),
                  np.mean(fakes.values("logloss", k)["ndcg@10"])) for k in ("s0", "s1")]
   assert versus["seeds"]["t_pvalue"] == pytest.approx(
-      stats.ttest_rel(*zip(*seed_means)).pvalue)
+      stats.ttest_rel(*zip(*seed_means)).pvalue, abs=1e-12)
   # ItemPop's one fit is paired with each of log loss's seeds.
   pop = document["methods"]["itempop"]["vs_reference"]["ndcg@10"]
   assert pop["pairs"] == [["s0", "fit"], ["s1", "fit"]] and pop["users"]["n"] == 2 * USERS
@@ -112,7 +118,7 @@ def test_paired_tests_pool_users_over_seeds(compared, fakes):
   cell = document["methods"]["listmle"]["cells"]["s1"]
   assert cell["seed"] == 1 and cell["status"] == "ran" and "--seed=1" in cell["command"]
   assert document["methods"]["listmle"]["test"]["hr@10"]["values"]["s1"] == pytest.approx(
-      np.mean(fakes.values("listmle", "s1")["hr@10"]))
+      np.mean(fakes.values("listmle", "s1")["hr@10"]), abs=1e-12)
   assert document["methods"]["listmle"]["timing"] == {
       "train_seconds_mean": 20.5, "train_seconds_total": 41.0, "wall_seconds_total": 61.0}
   assert document["ran"] == 7 and document["failed"] == 1 and document["cached"] == 0
@@ -129,12 +135,14 @@ def test_csv(compared):
   assert table["guidedrec"]["reference"] == "logloss" and table["guidedrec"]["role"] == "method"
 
 
-def test_curves_are_pngs(compared):
+def test_curves_and_bars_are_pngs(compared):
   tmp_path, outcome, _ = compared
-  for metric in ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20"):
-    with open(tmp_path / f"curves_{metric}.png", "rb") as f:
-      assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-  assert str(tmp_path / "curves_ndcg@10.png") in outcome["paths"]
+  for name in [f"curves_{metric}.png" for metric in
+               ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")] + ["test_metrics.png"]:
+    with open(tmp_path / name, "rb") as f:
+      assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+    assert str(tmp_path / name) in outcome["paths"]
+  assert "`test_metrics.png`" in (tmp_path / "comparison.md").read_text()
 
 
 def test_second_run_recomputes_nothing_but_the_failed_cell(compared, monkeypatch, tmp_path):
@@ -165,8 +173,82 @@ def test_second_run_recomputes_nothing_but_the_failed_cell(compared, monkeypatch
   assert "error: ease exploded again" in (tmp_path / "comparison.md").read_text()
 
 
+def _recompare(tmp_path, fakes, **kwargs):
+  """The comparison again, with a runner that reuses finished cells as run_cell does."""
+  calls, lines = [], []
+
+  def runner(cell):
+    if os.path.exists(os.path.join(cell.output_dir, "results.json")):
+      return Outcome(cell, "cached")
+    calls.append((cell.method.name, cell.key))
+    return fakes.runner(cell)
+
+  settings = Settings(dataset="ml100k", protocol="loo_sampled", output_dir=str(tmp_path))
+  outcome = run_comparison(["itempop", "ease", "logloss", "listmle", "guidedrec"], [0, 1],
+                           settings, runner=runner, printer=lambda *a, **k: lines.append(a[0]),
+                           **kwargs)
+  return outcome, calls, lines
+
+
+def test_rerun_replaces_one_methods_runs_and_reuses_the_others(compared, fakes, tmp_path,
+                                                                no_plots):
+  shutil.copytree(compared[0], tmp_path, dirs_exist_ok=True)
+  marker = tmp_path / "runs" / "listmle" / "s0" / "old.txt"
+  marker.write_text("from the earlier run")
+  before = (tmp_path / "runs" / "logloss" / "s0" / "results.json").stat().st_mtime_ns
+  outcome, calls, lines = _recompare(tmp_path, fakes, rerun=["listmle"])
+  assert calls == [("ease", "fit"), ("listmle", "s0"), ("listmle", "s1")]  # EASE had failed
+  statuses = {(o.cell.method.name, o.cell.key): o.status for o in outcome["outcomes"]}
+  assert statuses[("listmle", "s0")] == "ran" and statuses[("logloss", "s0")] == "cached"
+  assert not marker.exists()  # the directory was replaced, not resumed
+  assert (tmp_path / "runs" / "logloss" / "s0" / "results.json").stat().st_mtime_ns == before
+  assert any("listmle s1: removed the earlier run, running afresh" in line for line in lines)
+  assert "2 to run afresh" in lines[0]
+
+
+def test_force_replaces_every_run(compared, fakes, tmp_path, no_plots):
+  shutil.copytree(compared[0], tmp_path, dirs_exist_ok=True)
+  outcome, calls, _ = _recompare(tmp_path, fakes, force=True)
+  assert len(calls) == 8 and {o.status for o in outcome["outcomes"]} == {"ran", "failed"}
+
+
+def test_rerun_of_a_method_not_compared_runs_nothing(compared, fakes, tmp_path):
+  shutil.copytree(compared[0], tmp_path, dirs_exist_ok=True)
+  with pytest.raises(InputError, match="--rerun names ract, not in --methods"):
+    _recompare(tmp_path, fakes, rerun=["listmle", "ract"])
+  assert (tmp_path / "runs" / "listmle" / "s0" / "results.json").exists()
+
+
 def test_unknown_method_runs_nothing(tmp_path, fakes):
   with pytest.raises(InputError, match="unknown method 'graphrec'"):
     run_comparison(["ease", "graphrec"], [0], Settings("ml100k", "loo_sampled", str(tmp_path)),
                    runner=fakes.runner)
   assert not os.listdir(tmp_path)
+
+
+def test_says_which_flagfile_each_method_got(tmp_path, write_fake_run, per_user_values,
+                                             no_plots):
+  configs = tmp_path / "configs"
+  configs.mkdir()
+  (configs / "ract_ml1m-strong.cfg").write_text("--dataset=ml1m\n--protocol=strong\n")
+  ratings = str(tmp_path / "ml-1m" / "ratings.dat")
+
+  def runner(cell):
+    write_fake_run(cell.output_dir, cell.method.name, cell.seed, per_user_values(0.3, 0))
+    return Outcome(cell, "ran", wall_seconds=1.0)
+
+  lines = []
+  settings = Settings(dataset=ratings, protocol="strong", output_dir=str(tmp_path / "out"),
+                      configs_dir=str(configs))
+  outcome = run_comparison(["itempop", "vae", "ract"], [0], settings, runner=runner,
+                           printer=lambda *a, **k: lines.append(a[0]))
+  flagfile = os.path.relpath(configs / "ract_ml1m-strong.cfg")
+  assert lines[1:4] == [
+      "  itempop: no flagfile (no flagfile family: the registry's flags only)",
+      f"  vae: no flagfile (no vae-losses_*.cfg in {configs})",
+      f"  ract: {flagfile} (sets --dataset=ml1m --protocol=strong; --dataset={ratings} is "
+      "ml1m's release file ratings.dat, given after it)"]
+  with open(tmp_path / "out" / "comparison.json") as f:
+    document = json.load(f)
+  assert document["flagfile_notes"]["vae"] == f"no vae-losses_*.cfg in {configs}"
+  assert outcome["outcomes"][2].cell.flagfile == str(configs / "ract_ml1m-strong.cfg")

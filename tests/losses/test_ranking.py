@@ -45,12 +45,12 @@ def _neural_sort(s, temperature=1.0):
 def test_logloss():
   sig = 1 / (1 + np.exp(-LOGITS))
   expected = -(LABELS * np.log(sig) + (1 - LABELS) * np.log(1 - sig)).sum(1)
-  np.testing.assert_allclose(_loss("logloss"), expected, rtol=1e-6)
+  np.testing.assert_allclose(_loss("logloss"), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_softmax_is_cross_entropy_weighted_by_the_number_of_relevant_items():
   expected = -(LABELS * _log_softmax(LOGITS)).sum(1)  # = (-sum y/|y| log p) * |y|
-  np.testing.assert_allclose(_loss("softmax"), expected, rtol=1e-6)
+  np.testing.assert_allclose(_loss("softmax"), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_pairwise_logistic_sums_over_ordered_pairs():
@@ -58,12 +58,12 @@ def test_pairwise_logistic_sums_over_ordered_pairs():
   for y, s in zip(LABELS, LOGITS):
     expected.append(sum(np.log1p(np.exp(-(s[i] - s[j])))
                         for i in range(4) for j in range(4) if y[i] > y[j]))
-  np.testing.assert_allclose(_loss("pairwise_logistic"), expected, rtol=1e-6)
+  np.testing.assert_allclose(_loss("pairwise_logistic"), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_approx_ndcg():
   np.testing.assert_allclose(_loss("approx_ndcg"), _approx_ndcg(LABELS, LOGITS, 0.1),
-                             rtol=1e-5)
+                             rtol=1e-5, atol=1e-6)
 
 
 def test_listmle_with_graded_labels_and_seeded_ties():
@@ -71,7 +71,7 @@ def test_listmle_with_graded_labels_and_seeded_ties():
   logits = np.array([[0.3, -0.2, 0.9, 0.1]], np.float32)
   ordered = logits[0][np.argsort(-labels[0])]
   expected = sum(np.log(np.exp(ordered[k:]).sum()) - ordered[k] for k in range(4))
-  np.testing.assert_allclose(_loss("listmle", labels, logits), [expected], rtol=1e-5)
+  np.testing.assert_allclose(_loss("listmle", labels, logits), [expected], rtol=1e-5, atol=1e-6)
   # binary labels: the positives' order is the tie break, a function of the seed
   labels = np.array([[1.0, 0.0, 1.0, 1.0]], np.float32)
 
@@ -94,7 +94,7 @@ def test_neural_sort_cross_entropy():
   for y, s in zip(LABELS, LOGITS):
     true, smooth = _neural_sort(y), _neural_sort(s)
     expected.append(-(true * np.log(1e-20 + smooth)).sum(-1).mean())
-  np.testing.assert_allclose(_loss("neural_sort"), expected, rtol=1e-5)
+  np.testing.assert_allclose(_loss("neural_sort"), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_neural_sort_matches_tf_ranking_v1():
@@ -105,7 +105,7 @@ def test_neural_sort_matches_tf_ranking_v1():
   v1 = tfr.losses.make_loss_fn("neural_sort_cross_entropy_loss")(
       tf.constant(labels), tf.constant(logits), None)  # SUM_BY_NONZERO_WEIGHTS
   np.testing.assert_allclose(_loss("neural_sort", labels, logits).mean(), v1.numpy(),
-                             rtol=1e-5)
+                             rtol=1e-5, atol=1e-6)
 
 
 def _value_and_gradient(loss, labels, logits):
@@ -140,7 +140,8 @@ def test_neural_sort_equals_losses_impl_in_value_and_gradient(padded, graded):
                                         labels, logits)
   reference_value, reference_gradient = _value_and_gradient(expected, labels, logits)
   np.testing.assert_allclose(value, reference_value, rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-4, atol=1e-6)
+  # gradients near 0 are sums of 30 terms ~1: 1e-6 was 1 ulp of slack
+  np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-4, atol=1e-5)
   assert value[4] == 0.0
 
 
@@ -189,9 +190,9 @@ def test_gumbel_approx_ndcg_from_its_seeded_noise():
   per_sample = _approx_ndcg(np.repeat(LABELS, samples, 0), sampled.reshape(-1, 4), 0.1)
   expected = per_sample.reshape(2, samples).mean(1)
   np.testing.assert_allclose(_loss("gumbel_approx_ndcg", sample_size=samples), expected,
-                             rtol=1e-4)
+                             rtol=1e-4, atol=1e-6)
   other = _loss("gumbel_approx_ndcg", sample_size=samples, seed=tf.constant([5, 2], tf.int64))
-  assert not np.allclose(other, expected)
+  assert not np.allclose(other, expected, atol=1e-6)
 
 
 def test_lists_of_any_length_and_padding():
@@ -205,7 +206,7 @@ def test_lists_of_any_length_and_padding():
   padded_logits = np.concatenate([LOGITS, np.full((2, 3), 7.0, np.float32)], 1)
   for name in ("logloss", "softmax", "pairwise_logistic", "approx_ndcg"):
     np.testing.assert_allclose(_loss(name, padded_labels, padded_logits), _loss(name),
-                               rtol=1e-5, err_msg=name)
+                               rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_factory_errors():
@@ -234,4 +235,5 @@ def test_every_loss_and_its_gradient_compile_with_xla(name):
   assert np.isfinite(total.numpy()) and np.all(np.isfinite(gradient.numpy()))
   if not loss.stochastic:  # XLA's stateless random streams differ from the CPU kernels'
     np.testing.assert_allclose(total.numpy(),
-                               _loss(name, labels.numpy(), logits.numpy()).sum(), rtol=1e-4)
+                               _loss(name, labels.numpy(), logits.numpy()).sum(), rtol=1e-4,
+                               atol=1e-5)

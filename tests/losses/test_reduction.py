@@ -13,9 +13,11 @@ from tfrankcf.losses.reduction import average_loss, global_batch_size
 
 def test_single_replica_is_the_batch_mean():
   losses = tf.constant([1.0, 2.0, 6.0])
-  np.testing.assert_allclose(average_loss(losses).numpy(), 3.0)
-  np.testing.assert_allclose(reduce_pairwise_loss(losses, "mean").numpy(), 3.0)
-  np.testing.assert_allclose(reduce_pairwise_loss(losses, "sum").numpy(), 9.0)
+  np.testing.assert_allclose(average_loss(losses).numpy(), 3.0, rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(reduce_pairwise_loss(losses, "mean").numpy(), 3.0, rtol=1e-6,
+                             atol=1e-6)
+  np.testing.assert_allclose(reduce_pairwise_loss(losses, "sum").numpy(), 9.0, rtol=1e-6,
+                             atol=1e-6)
   assert int(global_batch_size(losses)) == 3
 
 
@@ -40,4 +42,4 @@ def test_uneven_replica_pieces_add_up_to_the_global_mean():
                        check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
   mean, total = map(float, out.stdout.split())
   # local-batch means would give 1/2 + 4/2 = 2.5; the global mean is 9 / 3
-  np.testing.assert_allclose([mean, total], [3.0, 9.0], rtol=1e-6)
+  np.testing.assert_allclose([mean, total], [3.0, 9.0], rtol=1e-6, atol=1e-6)

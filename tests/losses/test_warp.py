@@ -40,9 +40,9 @@ def test_hand_example_and_gradient():
     loss = warp_loss(labels, scores)
   # item 2 at rank 2: w = 1 + 1/2, pair (0, 2): 1.5 * (3 - 2)
   # item 1 at rank 3: w = 1 + 1/2 + 1/3, pair (0, 1): 11/6 * (3 - 1)
-  np.testing.assert_allclose(loss.numpy(), [1.5 + 11.0 / 3.0], rtol=1e-6)
+  np.testing.assert_allclose(loss.numpy(), [1.5 + 11.0 / 3.0], rtol=1e-6, atol=1e-6)
   np.testing.assert_allclose(tape.gradient(loss, scores).numpy(),
-                             [[1.5 + 11.0 / 6.0, -11.0 / 6.0, -1.5]], rtol=1e-6)
+                             [[1.5 + 11.0 / 6.0, -11.0 / 6.0, -1.5]], rtol=1e-6, atol=1e-6)
 
 
 def test_perfect_ranking_has_zero_loss():

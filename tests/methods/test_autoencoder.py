@@ -31,17 +31,18 @@ def test_beta_follows_the_per_batch_schedule_and_caps():
   history = model.fit(rows(0), verbose=0).history
   assert int(model.step.numpy()) == 3
   # beta of batch t is min(t / 10, cap), t counted from 1
-  np.testing.assert_allclose(history["beta"][0], np.mean([0.1, 0.2, 0.25]), rtol=1e-6)
+  np.testing.assert_allclose(history["beta"][0], np.mean([0.1, 0.2, 0.25]), rtol=1e-6,
+                             atol=1e-7)
   for step, want in [(0, 0.0), (2, 0.2), (2, 0.2), (3, 0.25), (10_000, 0.25)]:
     model.step.assign(step)
-    np.testing.assert_allclose(model.beta().numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.beta().numpy(), want, rtol=1e-6, atol=1e-7)
 
 
 def test_epoch_based_schedule():
   model = _model(anneal_epochs=4, beta_max=0.2)
   for epoch, want in [(0, 0.0), (2, 0.1), (4, 0.2), (9, 0.2)]:
     model.epoch.assign(epoch)
-    np.testing.assert_allclose(model.beta().numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.beta().numpy(), want, rtol=1e-6, atol=1e-7)
 
 
 def test_dropout_mask_is_seeded_by_step_and_keeps_half():
@@ -63,16 +64,18 @@ def test_training_forward_masks_the_normalised_row():
   logits, _ = model.forward(history, mask, training=True)
   want, _ = model.actor(encoder_input(history, mask, 0.5), training=True,
                         seed=model.noise_seed(1))
-  np.testing.assert_allclose(logits.numpy(), want.numpy(), rtol=1e-6)
+  np.testing.assert_allclose(logits.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_scores_are_deterministic_and_use_the_history():
   model = _model()
   history = sp.csr_matrix(np.eye(3, M, dtype=np.float32))
   first = model.score(np.array([-1, -1, -1]), history)
+  # exact: the same rows through the same kernels twice; the user ids are ignored
   np.testing.assert_array_equal(first, model.score(np.array([0, 1, 2]), history))
   want, _ = model.actor(encoder_input(tf.constant(history.toarray())))
-  np.testing.assert_allclose(first, want.numpy(), rtol=1e-6)
+  # another batch path: logits ~1e-3..0.16 from 600-wide sums differ by ~1e-7 across CPUs
+  np.testing.assert_allclose(first, want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["vae", "dae", "mf", "warp"])

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from tfrankcf.metrics import evaluate, rank_metrics
+from tfrankcf.protocols.reporting import REPORTING
 from tfrankcf.protocols.split import EvalSet
 
 D = 1.0 / np.log2(np.arange(2, 12))
@@ -44,7 +45,7 @@ def test_full_ranking_excludes_history():
   not_excluded = EvalSet(user_index=np.array([0, 1]), inputs=_csr([[0], [4]]),
                          targets=_csr([[1], [3]]), exclude=_csr([[], []]))
   result = evaluate(FixedScorer(scores), not_excluded, ks=(1, 2), metric_names=("ndcg",))
-  np.testing.assert_allclose(result.per_user["ndcg@2"], [D[1], D[1]])
+  np.testing.assert_allclose(result.per_user["ndcg@2"], [D[1], D[1]], atol=1e-12)
   assert result.means["ndcg@1"] == 0.0
 
 
@@ -67,16 +68,16 @@ def test_candidates_rank_only_among_candidates():
   result = evaluate(scorer, eval_set, ks=(1, 3), metric_names=("hr", "ndcg", "recall"))
   np.testing.assert_array_equal(scorer.calls[0][1], eval_set.candidates)
   np.testing.assert_array_equal(result.per_user["hr@1"], [1.0, 0.0])
-  np.testing.assert_allclose(result.per_user["ndcg@3"], [1.0, D[2]])
+  np.testing.assert_allclose(result.per_user["ndcg@3"], [1.0, D[2]], atol=1e-12)
   np.testing.assert_array_equal(result.per_user["recall@3"], [1.0, 1.0])
-  assert result.means["ndcg@3"] == pytest.approx((1.0 + D[2]) / 2)
+  assert result.means["ndcg@3"] == pytest.approx((1.0 + D[2]) / 2, abs=1e-12)
 
 
 def test_constant_scorer_scores_zero_on_sampled_candidates():
   eval_set = EvalSet(user_index=np.array([0]), inputs=_csr([[]]), targets=_csr([[0]]),
                      exclude=_csr([[]]), candidates=np.array([[0, 1, 2, 3, 4]]))
   result = evaluate(FixedScorer(np.ones((1, 5))), eval_set, ks=(4,))
-  assert result.means == {"ndcg@4": 0.0, "recall@4": 0.0, "hr@4": 0.0}
+  assert result.means == {"ndcg@4": 0.0, "recall@4": 0.0, "recall_full@4": 0.0, "hr@4": 0.0}
 
 
 def test_batched_equals_unbatched_and_users_without_targets():
@@ -91,14 +92,14 @@ def test_batched_equals_unbatched_and_users_without_targets():
   one = evaluate(FixedScorer(scores), eval_set, ks=(5, 10), batch_size=1)
   many = evaluate(FixedScorer(scores), eval_set, ks=(5, 10), batch_size=1000)
   seven = evaluate(FixedScorer(scores), eval_set, ks=(5, 10), batch_size=7)
-  for key in one.per_user:
+  for key in one.per_user:  # exact: fixed scores, metrics computed row by row in numpy
     np.testing.assert_array_equal(one.per_user[key], many.per_user[key])
     np.testing.assert_array_equal(seven.per_user[key], many.per_user[key])
   without = int(np.sum(np.diff(targets.indptr) == 0))
   assert without > 0
   assert one.num_users == num_users and one.users_without_targets == without
   assert np.sum(np.isnan(one.per_user["ndcg@5"])) == without
-  assert one.means["ndcg@5"] == pytest.approx(np.nanmean(one.per_user["ndcg@5"]))
+  assert one.means["ndcg@5"] == pytest.approx(np.nanmean(one.per_user["ndcg@5"]), abs=1e-12)
   assert "users 2" in one.summary() and "ndcg@5" in one.summary()
 
 
@@ -126,3 +127,20 @@ def test_wrong_score_shape_is_reported():
                      exclude=_csr([[0]]))
   with pytest.raises(ValueError, match="expected"):
     evaluate(Short(np.ones((1, 5))), eval_set, ks=(1,))
+
+
+@pytest.mark.parametrize("protocol", ["strong", "given"])
+def test_protocols_reporting_recall_report_both_conventions(protocol):
+  reporting = REPORTING[protocol]
+  keys = reporting.keys()
+  for k in reporting.ks:
+    assert f"recall@{k}" in keys and f"recall_full@{k}" in keys
+  # One user, 3 held-out items (0, 1, 2) among 6; the scores rank them 1st, 4th and 6th.
+  eval_set = EvalSet(user_index=np.array([-1]), inputs=_csr([[]], 6),
+                     targets=_csr([[0, 1, 2]], 6), exclude=_csr([[]], 6))
+  scorer = FixedScorer([[0.9, 0.6, 0.4, 0.8, 0.7, 0.5]])
+  result = evaluate(scorer, eval_set, ks=(2, 4), metric_names=reporting.names)
+  assert result.means["recall@2"] == pytest.approx(1 / 2, abs=1e-12)  # 1 hit / min(2, 3)
+  assert result.means["recall_full@2"] == pytest.approx(1 / 3, abs=1e-12)  # 1 hit / 3
+  assert result.means["recall@4"] == pytest.approx(2 / 3, abs=1e-12)
+  assert result.means["recall_full@4"] == pytest.approx(2 / 3, abs=1e-12)  # |held-out| <= k: equal

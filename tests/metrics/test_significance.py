@@ -16,13 +16,13 @@ def test_matches_scipy_and_drops_nan_pairs():
   result = paired_test(np.append(a, [np.nan, 0.2]), np.append(b, [0.3, np.nan]))
   assert result["n"] == 100 and result["dropped"] == 2
   t_test = stats.ttest_rel(b, a)
-  assert result["t_statistic"] == pytest.approx(t_test.statistic)
-  assert result["t_pvalue"] == pytest.approx(t_test.pvalue)
-  assert result["wilcoxon_pvalue"] == pytest.approx(stats.wilcoxon(b - a).pvalue)
-  assert result["mean_difference"] == pytest.approx(np.mean(b - a))
+  assert result["t_statistic"] == pytest.approx(t_test.statistic, abs=1e-12)
+  assert result["t_pvalue"] == pytest.approx(t_test.pvalue, abs=1e-12)
+  assert result["wilcoxon_pvalue"] == pytest.approx(stats.wilcoxon(b - a).pvalue, abs=1e-12)
+  assert result["mean_difference"] == pytest.approx(np.mean(b - a), abs=1e-12)
   half_width = stats.sem(b - a) * stats.t.ppf(0.975, 99)
-  assert result["ci_low"] == pytest.approx(np.mean(b - a) - half_width)
-  assert result["ci_high"] == pytest.approx(np.mean(b - a) + half_width)
+  assert result["ci_low"] == pytest.approx(np.mean(b - a) - half_width, abs=1e-12)
+  assert result["ci_high"] == pytest.approx(np.mean(b - a) + half_width, abs=1e-12)
   json.dumps(result, allow_nan=False)
 
 
@@ -37,7 +37,7 @@ def test_identical_samples_do_not_crash():
 
 def test_too_few_pairs_give_undefined_tests():
   result = paired_test([0.1, np.nan], [0.3, 0.2])
-  assert result["n"] == 1 and result["mean_difference"] == pytest.approx(0.2)
+  assert result["n"] == 1 and result["mean_difference"] == pytest.approx(0.2, abs=1e-12)
   assert result["t_pvalue"] is None and result["ci_low"] is None
   json.dumps(result, allow_nan=False)
   with pytest.raises(ValueError, match="equal 1-D"):
@@ -48,6 +48,6 @@ def test_over_seeds_pairs_common_seeds():
   result = paired_over_seeds({0: 0.30, 1: 0.32, 2: 0.31, 3: 0.5},
                              {0: 0.35, 1: 0.36, 2: 0.37})
   assert result["seeds"] == [0, 1, 2] and result["n"] == 3
-  assert result["mean_difference"] == pytest.approx(0.05)
+  assert result["mean_difference"] == pytest.approx(0.05, abs=1e-12)
   assert result["t_pvalue"] == pytest.approx(
-      stats.ttest_rel([0.35, 0.36, 0.37], [0.30, 0.32, 0.31]).pvalue)
+      stats.ttest_rel([0.35, 0.36, 0.37], [0.30, 0.32, 0.31]).pvalue, abs=1e-12)

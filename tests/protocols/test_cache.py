@@ -47,3 +47,55 @@ def test_unknown_protocol():
   from tfrankcf.errors import InputError
   with pytest.raises(InputError, match="unknown protocol"):
     make_split("random", _data(), 0)
+
+
+def _write(path, header, item_prefix=""):
+  rows = [f"{u},{item_prefix}{i},{1 + (u * i) % 5}" for u in range(1, 11) for i in range(1, 9)]
+  path.write_text(("user,item,rating\n" if header else "") + "\n".join(rows) + "\n")
+  return str(path)
+
+
+def test_a_cached_split_names_the_file_of_the_run(tmp_path):
+  """Same contents, one file with a header row: one cached split, each run names its own file."""
+  from tfrankcf.datasets import load_dataset
+  plain = _write(tmp_path / "plain.csv", header=False)
+  headed = _write(tmp_path / "headed.csv", header=True)
+  copy = _write(tmp_path / "copy.csv", header=False)
+  cache = str(tmp_path / "splits")
+  splits = {path: make_split("loo_full", load_dataset(path).interactions, 0, cache_dir=cache)
+            for path in (plain, headed, copy)}
+  assert len(os.listdir(cache)) == 1  # identical contents share the split
+  for path, split in splits.items():
+    assert split.info["dataset"] == path
+  assert (splits[headed].train != splits[plain].train).nnz == 0
+  reloaded = make_split("loo_full", load_dataset(headed).interactions, 0, cache_dir=cache)
+  assert reloaded.info["dataset"] == headed
+
+
+def test_other_raw_ids_are_another_split(tmp_path):
+  """Same event structure under other item ids: not the cached split of the first file."""
+  from tfrankcf.datasets import load_dataset
+  cache = str(tmp_path / "splits")
+  first = make_split("loo_full", load_dataset(_write(tmp_path / "a.csv", False)).interactions,
+                     0, cache_dir=cache)
+  other = make_split("loo_full",
+                     load_dataset(_write(tmp_path / "b.csv", False, "m")).interactions,
+                     0, cache_dir=cache)
+  assert len(os.listdir(cache)) == 2
+  assert [str(i) for i in first.item_ids] == [str(i) for i in range(1, 9)]
+  assert [str(i) for i in other.item_ids] == [f"m{i}" for i in range(1, 9)]
+
+
+def test_given_records_both_files(tmp_path):
+  from tfrankcf.datasets import load_dataset
+  train = tmp_path / "train.csv"
+  train.write_text("".join(f"{u},{i}\n" for u in range(1, 6) for i in range(1, 6) if i != u))
+  train = str(train)
+  test = tmp_path / "test.csv"
+  test.write_text("1,1\n2,2\n")
+  cache = str(tmp_path / "splits")
+  for _ in range(2):  # made, then loaded from the cache
+    loaded = load_dataset(train, test_file=str(test))
+    split = make_split("given", loaded.interactions, 0, loaded.test_interactions,
+                       cache_dir=cache)
+    assert (split.info["dataset"], split.info["test_dataset"]) == (train, str(test))

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tfrankcf.baselines import EASE, ItemPop
 from tfrankcf.errors import InputError
 from tfrankcf.serving.export import export_model
+from tfrankcf.serving.item_names import ItemNames, read_item_names
 from tfrankcf.training.builders import builder_for
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.run import load_run_split
@@ -161,7 +162,8 @@ def test_saved_model_cli_lists_the_signatures(exports):
     block = shown.split(f"signature_def['{signature}']:")[1].split("signature_def[")[0]
     for name in inputs:
       assert f"inputs['{name}']" in block
-    assert "outputs['item_ids']" in block and "outputs['scores']" in block
+    for name in ("item_ids", "scores", "item_names", "fallback"):
+      assert f"outputs['{name}']" in block
   assert "dtype: DT_STRING" in shown and "shape: (-1, 10)" in shown
 
 
@@ -197,3 +199,73 @@ def test_export_replaces_a_saved_model_but_not_other_directories(tmp_path):
   with pytest.raises(InputError, match="not a SavedModel"):
     export_model(model, split, str(other), top_k=3)
   assert (other / "keep.txt").read_text() == "mine"
+
+
+def _serve(directory, history, mask, k=None):
+  """{output: numpy} of `serving_default` (or `top_k` with `k`) of the export in `directory`."""
+  loaded = tf.saved_model.load(directory)
+  inputs = {"history": tf.constant(history, tf.string),
+            "history_mask": tf.constant(mask, tf.bool)}
+  if k is None:
+    out = loaded.signatures["serving_default"](**inputs)
+  else:
+    out = loaded.signatures["top_k"](k=tf.constant(k), **inputs)
+  return {name: value.numpy() for name, value in out.items()}
+
+
+# Rows: an all-masked history, only unknown ids, a known id beside an unknown one, and a
+# known id beside a masked known one.
+HISTORY = [["", ""], ["x", "y"], ["2", "9"], ["2", "4"]]
+MASK = [[False, False], [True, True], [True, True], [True, False]]
+
+
+@pytest.mark.parametrize("model", ["ease", "itempop"])
+def test_a_history_without_known_items_gets_the_most_popular_training_items(
+    tiny, tmp_path, model):
+  fitted = (EASE(1.0) if model == "ease" else ItemPop()).fit(tiny.split.train)
+  directory = export_model(fitted, tiny.split, str(tmp_path / model), top_k=4)
+  out = _serve(directory, HISTORY, MASK)
+  np.testing.assert_array_equal(out["fallback"], [True, True, False, False])
+  for row in (0, 1):
+    # Not the first columns with score 0 (EASE scores an empty history 0 everywhere): the
+    # most popular items, scored by their number of training users.
+    assert out["item_ids"][row].astype(str).tolist() == tiny.popular[:4]
+    np.testing.assert_array_equal(out["scores"][row], tiny.popularity[:4])
+  history = sp.csr_matrix(([1.0], ([0], [1])), shape=(1, 6))  # item "2"
+  expected = np.where(history.toarray() > 0, -np.inf, fitted.score(np.zeros(1), history))[0]
+  column = {item: j for j, item in enumerate(tiny.item_ids)}
+  for row in (2, 3):  # the model's own scores of the known item
+    ids = out["item_ids"][row].astype(str).tolist()
+    assert "2" not in ids
+    np.testing.assert_allclose(out["scores"][row], expected[[column[i] for i in ids]],
+                               atol=1e-6)
+    np.testing.assert_allclose(out["scores"][row], np.sort(expected)[::-1][:4], atol=1e-6)
+  empty = _serve(directory, np.zeros([2, 0], str).tolist(), np.zeros([2, 0], bool).tolist(),
+                 k=2)  # a history of width 0
+  np.testing.assert_array_equal(empty["fallback"], [True, True])
+  assert empty["item_ids"].astype(str).tolist() == [tiny.popular[:2]] * 2
+
+
+def test_item_names_are_kept_in_the_export_and_read_back_through_the_signatures(tiny, tmp_path):
+  names = read_item_names(str(tiny.testdata / "item_names.tsv"))  # ids 1-7; 7 is no item
+  directory = export_model(EASE(1.0).fit(tiny.split.train), tiny.split,
+                           str(tmp_path / "ease"), top_k=3, item_names=names)
+  for k in (None, 6):
+    out = _serve(directory, HISTORY, MASK, k=k)
+    ids = out["item_ids"].astype(str)
+    assert out["item_names"].shape == ids.shape == (4, k or 3)
+    for row_ids, row_names in zip(ids, out["item_names"]):
+      assert [name.decode() for name in row_names] == [
+          names.names[item] if item else "" for item in row_ids]
+  assert "" in ids[2] and out["item_names"][2][-1] == b""  # a padding slot has no name
+  assert out["item_names"][0][0].decode() == "Get Shorty"  # the most popular item, "4"
+  unnamed = _serve(export_model(ItemPop().fit(tiny.split.train), tiny.split,
+                                str(tmp_path / "pop"), top_k=3), HISTORY, MASK)
+  assert (unnamed["item_names"] == b"").all() and unnamed["item_names"].shape == (4, 3)
+
+
+def test_item_names_of_another_catalogue_are_refused(tiny, tmp_path):
+  with pytest.raises(InputError, match="none of its 2 ids is an item of the model"):
+    export_model(ItemPop().fit(tiny.split.train), tiny.split, str(tmp_path / "pop"),
+                 item_names=ItemNames({"100": "a", "200": "b"}, path="names.tsv"))
+  assert not (tmp_path / "pop").exists()

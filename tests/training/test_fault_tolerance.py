@@ -130,6 +130,7 @@ def _comparable(results: dict) -> dict:
 
 def _assert_same_run(first: _Run, second: _Run) -> None:
   a, b = _comparable(first.results()), _comparable(second.results())
+  # exact: both runs on this machine with the same kernels; a resume must be bit-identical
   assert a["metrics"] == b["metrics"]
   assert a["best_epoch"] == b["best_epoch"]
   assert a["history"] == b["history"]

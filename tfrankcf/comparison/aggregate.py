@@ -5,10 +5,12 @@ one reference row, the best *baseline* (`MethodSpec.baseline`) by mean test
 value of the protocol's selection metric (the strongest competitor measured,
 hence the conservative choice; the best method when no baseline finished).
 For each metric, the per-user test values of the two methods are paired by
-user over their common seeds (user x seed pairs pooled; a closed-form
+user (`user_keys`: each test user's identity on the split, under every
+protocol) over their common seeds (user x seed pairs pooled; a closed-form
 method's one fit is paired with every seed of the other) for a t-test and a
 Wilcoxon signed-rank test, and the per-seed means are paired for a t-test
-over seeds. Differences are row minus reference.
+over seeds. Differences are row minus reference. Runs made on different
+splits (their results.json `split` differs) are not paired.
 """
 
 import json
@@ -31,26 +33,58 @@ def _load(output_dir: str) -> dict:
     with np.load(path) as arrays:
       per_user = {name[len("test."):]: arrays[name] for name in arrays.files
                   if name.startswith("test.")}
-  return {"results": results, "per_user": per_user}
+  split = results.get("split")
+  return {"results": results, "per_user": per_user,
+          "split": None if split is None else _split_identity(split)}
 
 
 def _mean_std(values: list) -> tuple:
+  """Mean and sample std of the values; std None for one value (a single fit has no spread)."""
   values = np.asarray([v for v in values if v is not None], np.float64)
   if not len(values):
     return None, None
-  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None
+
+
+def _split_identity(split: dict) -> dict:
+  """What makes two runs' splits the same (not where the split was cached), comparably."""
+  return {key: str(value) for key, value in split.items() if key != "cache_path"}
+
+
+def user_keys(run: dict) -> np.ndarray | None:
+  """The identity of each test user of a run's per-user arrays, or None.
+
+  `user_key` as `training.run.write_run` stores it: the user's training row
+  where every test user has one, else (strong generalisation: unseen users,
+  `user_index` -1) the user's row in the split's test set. Runs written before
+  the key existed get the same rule from their `user_index` (their arrays are
+  in test-set row order).
+  """
+  if "user_key" in run:
+    return run["user_key"]
+  if "user_index" not in run:
+    return None
+  index = np.asarray(run["user_index"])
+  return index if np.all(index >= 0) else np.arange(len(index))
 
 
 def _aligned(a: dict, b: dict, metric: str) -> tuple:
   """Values of `metric` of two runs on their common test users, in the same order."""
-  _, ia, ib = np.intersect1d(a["user_index"], b["user_index"], return_indices=True)
+  _, ia, ib = np.intersect1d(user_keys(a), user_keys(b), return_indices=True)
   return a[metric][ia], b[metric][ib]
+
+
+def _same_split(a: dict | None, b: dict | None) -> bool:
+  """False only when both runs recorded their split and the splits differ."""
+  return a is None or b is None or a == b
 
 
 def paired_against(reference: dict, row: dict, metric: str) -> dict | None:
   """Paired tests of `row` minus `reference` on `metric` (see the module docstring).
 
-  Both are {"closed_form": bool, "runs": {key: per-user arrays}}.
+  Both are {"closed_form": bool, "runs": {key: per-user arrays}, "splits": {key: split
+  identity or None}}; pairs of runs made on different splits are left out (listed under
+  "other_split").
   """
   ref_runs, row_runs = reference["runs"], row["runs"]
   if reference["closed_form"] and row["closed_form"]:
@@ -63,7 +97,10 @@ def paired_against(reference: dict, row: dict, metric: str) -> dict | None:
     pairs = [(key, key) for key in ref_runs if key in row_runs]
   pairs = [(r, k) for r, k in pairs
            if metric in ref_runs[r] and metric in row_runs[k]
-           and "user_index" in ref_runs[r] and "user_index" in row_runs[k]]
+           and user_keys(ref_runs[r]) is not None and user_keys(row_runs[k]) is not None]
+  other_split = [(r, k) for r, k in pairs
+                 if not _same_split(reference["splits"].get(r), row["splits"].get(k))]
+  pairs = [pair for pair in pairs if pair not in other_split]
   if not pairs:
     return None
   aligned = [_aligned(ref_runs[r], row_runs[k], metric) for r, k in pairs]
@@ -73,7 +110,8 @@ def paired_against(reference: dict, row: dict, metric: str) -> dict | None:
                         np.concatenate([b for _, b in aligned]))
     seeds = paired_test([np.nanmean(a) for a, _ in aligned],
                         [np.nanmean(b) for _, b in aligned])
-  return {"pairs": [list(pair) for pair in pairs], "users": users, "seeds": seeds}
+  return {"pairs": [list(pair) for pair in pairs], "users": users, "seeds": seeds,
+          "other_split": [list(pair) for pair in other_split]}
 
 
 def summarize(outcomes: list, protocol: str) -> dict:
@@ -88,7 +126,7 @@ def summarize(outcomes: list, protocol: str) -> dict:
           "name": spec.name, "label": spec.label,
           "role": "baseline" if spec.baseline else "method",
           "closed_form": spec.closed_form, "flagfile": outcome.cell.flagfile,
-          "cells": {}, "runs": {}, "histories": {}}
+          "cells": {}, "runs": {}, "splits": {}, "histories": {}}
     entry = methods[spec.name]
     cell = {"seed": outcome.cell.seed, "status": outcome.status,
             "output_dir": outcome.cell.output_dir, "command": list(outcome.cell.command),
@@ -103,6 +141,7 @@ def summarize(outcomes: list, protocol: str) -> dict:
                   seconds_per_epoch=timing.get("seconds_per_epoch"),
                   epochs_run=len(results.get("history", [])))
       entry["runs"][outcome.cell.key] = loaded["per_user"]
+      entry["splits"][outcome.cell.key] = loaded["split"]
       entry["histories"][outcome.cell.key] = results.get("history", [])
     entry["cells"][outcome.cell.key] = cell
 
@@ -137,13 +176,16 @@ def summarize(outcomes: list, protocol: str) -> dict:
     best[key] = [n for n, m in means.items() if round(m, 4) == round(top, 4)]
   for name in order:
     entry = methods[name]
-    entry["vs_reference"] = {}
+    entry["vs_reference"], entry["other_split"] = {}, []
     if reference and name != reference and entry["finished"]:
       for key in keys:
         entry["vs_reference"][key] = paired_against(
-            {"closed_form": methods[reference]["closed_form"],
-             "runs": methods[reference]["runs"]},
-            {"closed_form": entry["closed_form"], "runs": entry["runs"]}, key)
+            {field: methods[reference][field] for field in ("closed_form", "runs", "splits")},
+            {field: entry[field] for field in ("closed_form", "runs", "splits")}, key)
+      reference_splits = [s for s in methods[reference]["splits"].values() if s is not None]
+      entry["other_split"] = sorted(
+          key for key, split in entry["splits"].items()
+          if not all(_same_split(split, other) for other in reference_splits))
   return {
       "protocol": protocol, "metrics": keys, "selection": selection,
       "reference": reference,

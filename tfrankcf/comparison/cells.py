@@ -3,16 +3,19 @@
 A cell is finished when its `results.json` exists (binaries write it
 atomically, last): it is then "cached" and never recomputed, so an
 interrupted comparison resumes where it stopped (an interrupted trainable
-cell resumes from its own checkpoints). Each cell's stdout and stderr go to
-`stdout.log` and `stderr.log` in its directory (`tail -f` follows a run), and
-`compare_cell.json` records its command, exit code and wall time. A failing
-cell does not stop the others.
+cell resumes from its own checkpoints). A cell to replace (`--rerun`,
+`--force`) has its directory removed just before it runs, so it starts
+afresh. Each cell's stdout and stderr go to `stdout.log` and `stderr.log` in
+its directory (`tail -f` follows a run), and `compare_cell.json` records
+its command, exit code and wall time. A failing cell does not stop the
+others.
 """
 
 import concurrent.futures
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -87,13 +90,16 @@ def run_cell(cell: Cell, env: dict | None = None) -> Outcome:
   return Outcome(cell, "ran", wall_seconds=seconds)
 
 
-def _run_one(cell: Cell, name: str, runner, printer) -> Outcome:
-  if not os.path.exists(os.path.join(cell.output_dir, RESULTS)):
+def _run_one(cell: Cell, name: str, runner, printer, replace: bool) -> Outcome:
+  if replace and os.path.exists(cell.output_dir):
+    shutil.rmtree(cell.output_dir)
+    printer(f"{name}: removed the earlier run, running afresh ({cell.output_dir})", flush=True)
+  elif not os.path.exists(os.path.join(cell.output_dir, RESULTS)):
     printer(f"{name}: running ({cell.output_dir})", flush=True)
   outcome = runner(cell)
   if outcome.status == "cached":
-    note = (" (WARNING: produced by a different command; delete the directory to rerun)"
-            if outcome.stale else "")
+    note = (f" (WARNING: produced by a different command; --rerun={cell.method.name} "
+            "replaces it)" if outcome.stale else "")
     printer(f"{name}: cached{note}", flush=True)
   elif outcome.status == "ran":
     printer(f"{name}: done in {outcome.wall_seconds:.0f} s", flush=True)
@@ -103,17 +109,23 @@ def _run_one(cell: Cell, name: str, runner, printer) -> Outcome:
   return outcome
 
 
-def run_cells(cells: list, runner=run_cell, printer=print, jobs: int = 1) -> list[Outcome]:
+def run_cells(cells: list, runner=run_cell, printer=print, jobs: int = 1,
+              replace=frozenset()) -> list[Outcome]:
   """Runs (or finds) every cell, `jobs` at a time, one progress line per cell.
 
-  With jobs > 1 the first cell runs alone (it creates the shared split cache),
-  then the others run concurrently; outcomes keep the cells' order.
+  Cells whose output directory is in `replace` are run afresh. With jobs > 1
+  the first cell runs alone (it creates the shared split cache), then the
+  others run concurrently; outcomes keep the cells' order.
   """
   names = [f"[{n}/{len(cells)}] {cell.method.name} {cell.key}" for n, cell in
            enumerate(cells, 1)]
+
+  def one(cell, name):
+    return _run_one(cell, name, runner, printer, cell.output_dir in replace)
+
   if jobs <= 1 or len(cells) <= 1:
-    return [_run_one(cell, name, runner, printer) for cell, name in zip(cells, names)]
-  first = _run_one(cells[0], names[0], runner, printer)
+    return [one(cell, name) for cell, name in zip(cells, names)]
+  first = one(cells[0], names[0])
   with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-    rest = pool.map(lambda pair: _run_one(*pair, runner, printer), zip(cells[1:], names[1:]))
+    rest = pool.map(lambda pair: one(*pair), zip(cells[1:], names[1:]))
     return [first] + list(rest)

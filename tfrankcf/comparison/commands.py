@@ -6,11 +6,16 @@ command is assembled from the weakest source to the strongest:
 
   1. the binary's own defaults;
   2. the registry's defaults (`MethodSpec.defaults`, e.g. `--epochs=200`);
-  3. the method's flagfile `configs/<family>_*.cfg` whose `--dataset` and
-     `--protocol` are the comparison's (absent: none is used);
+  3. the method's flagfile `configs/<family>_*.cfg` whose `--protocol` is the
+     comparison's and whose `--dataset` is the kind of dataset the
+     comparison's `--dataset` holds (`dataset_kind`: a registered name is
+     itself; a path is the registered dataset whose release file it is, or a
+     Mult-VAE split directory named for one); absent: none is used, and
+     `Cell.flagfile_note` says why;
   4. the method's own flags (`--loss=listmle`) and the registry's flags for
-     the dataset (the paper's epochs of each loss on ML-100K);
-  5. the comparison's `--dataset`, `--protocol`, `--data_dir`, `--seed`,
+     the dataset's kind (the paper's epochs of each loss on ML-100K);
+  5. the comparison's `--dataset` (a path overrides the flagfile's name),
+     `--protocol`, `--data_dir`, `--seed`,
      `--split_seed` and the cell's `--output_dir`;
   6. the comparison's `--epochs` and `--batch_size`, when given (trained
      methods only; RaCT, CF-SFL and APR take stage lengths instead);
@@ -23,6 +28,7 @@ import os
 import re
 import sys
 
+from tfrankcf.comparison.dataset_kind import dataset_kind
 from tfrankcf.comparison.registry import MethodSpec
 from tfrankcf.errors import InputError
 
@@ -42,6 +48,7 @@ class Cell:
   output_dir: str
   command: tuple
   flagfile: str | None
+  flagfile_note: str = ""  # which flagfile and why, or why none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,30 +78,64 @@ def _flagfile_values(path: str) -> dict:
   return values
 
 
-def _same_dataset(configured: str, dataset: str) -> bool:
-  if configured == dataset:
+def _same_dataset(configured: str, dataset: str, kind: str | None) -> bool:
+  """A flagfile's `--dataset` names the comparison's, or (a path) the same file or kind."""
+  if configured == dataset or (kind is not None and configured == kind):
     return True
-  return (os.path.sep in configured and os.path.sep in dataset
-          and os.path.realpath(configured) == os.path.realpath(dataset))
+  if not configured or os.path.basename(configured) == configured:
+    return False  # none, or another name
+  # A flagfile naming a path (older flagfiles did): the same path, or the same kind.
+  if os.path.realpath(configured) == os.path.realpath(dataset):
+    return True
+  return kind is not None and dataset_kind(configured)[0] == kind
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagfileChoice:
+  """The flagfile of one method for a comparison (None: none) and a note saying why."""
+
+  path: str | None
+  note: str
+
+
+def choose_flagfile(spec: MethodSpec, dataset: str, protocol: str,
+                    configs_dir: str | None) -> FlagfileChoice:
+  """The flagfile of `spec`'s family for (dataset, protocol) (module docstring, step 3).
+
+  Of several matching files, the one without a `-variant` suffix, then the
+  first by name.
+  """
+  if not spec.family:
+    return FlagfileChoice(None, "no flagfile family: the registry's flags only")
+  if not configs_dir:
+    return FlagfileChoice(None, "--configs_dir is empty")
+  candidates = sorted(glob.glob(os.path.join(configs_dir, f"{spec.family}_*.cfg")))
+  if not candidates:
+    return FlagfileChoice(None, f"no {spec.family}_*.cfg in {configs_dir}")
+  kind, why = dataset_kind(dataset)
+  matches = []
+  for path in candidates:
+    values = _flagfile_values(path)
+    if (_same_dataset(values.get("dataset", ""), dataset, kind)
+        and values.get("protocol") == protocol):
+      matches.append(path)
+  matches.sort(key=lambda path: "-" in os.path.basename(path)[len(spec.family) + 1:])
+  if matches:
+    path = os.path.abspath(matches[0])
+    via = "" if kind == dataset else f"; --dataset={dataset} is {why}, given after it"
+    return FlagfileChoice(path, f"sets --dataset={kind or dataset} --protocol={protocol}{via}")
+  if kind is None:
+    return FlagfileChoice(None, f"--dataset={dataset} is not a registered dataset ({why}), "
+                                "so no flagfile applies")
+  about = f"{kind}" if kind == dataset else f"{kind} (--dataset={dataset} is {why})"
+  return FlagfileChoice(None, f"none of {', '.join(os.path.basename(p) for p in candidates)} "
+                              f"is for {about} under --protocol={protocol}")
 
 
 def find_flagfile(spec: MethodSpec, dataset: str, protocol: str,
                   configs_dir: str | None) -> str | None:
-  """The flagfile of `spec`'s family for (dataset, protocol), or None.
-
-  A file matches when it sets this `--dataset` and this `--protocol`; of
-  several, the one without a `-variant` suffix, then the first by name.
-  """
-  if not spec.family or not configs_dir:
-    return None
-  matches = []
-  for path in sorted(glob.glob(os.path.join(configs_dir, f"{spec.family}_*.cfg"))):
-    values = _flagfile_values(path)
-    if (_same_dataset(values.get("dataset", ""), dataset)
-        and values.get("protocol") == protocol):
-      matches.append(path)
-  matches.sort(key=lambda path: "-" in os.path.basename(path)[len(spec.family) + 1:])
-  return os.path.abspath(matches[0]) if matches else None
+  """The path `choose_flagfile` chooses, or None."""
+  return choose_flagfile(spec, dataset, protocol, configs_dir).path
 
 
 def parse_method_flags(entries) -> dict:
@@ -116,7 +157,7 @@ def cell_command(spec: MethodSpec, seed: int, output_dir: str, settings: Setting
   if flagfile:
     argv.append(f"--flagfile={flagfile}")
   argv += spec.flags
-  argv += spec.dataset_flags.get(settings.dataset, ())
+  argv += spec.dataset_flags.get(dataset_kind(settings.dataset)[0], ())
   argv += [f"--dataset={settings.dataset}", f"--protocol={settings.protocol}"]
   if settings.data_dir:
     argv.append(f"--data_dir={settings.data_dir}")
@@ -139,10 +180,11 @@ def plan_cells(specs: list, seeds: list, settings: Settings) -> list[Cell]:
     raise InputError(f"--method_flags names {', '.join(unknown)}, not in --methods")
   cells = []
   for spec in specs:
-    flagfile = find_flagfile(spec, settings.dataset, settings.protocol, settings.configs_dir)
+    choice = choose_flagfile(spec, settings.dataset, settings.protocol, settings.configs_dir)
     runs = [(seeds[0], FIT)] if spec.closed_form else [(seed, f"s{seed}") for seed in seeds]
     for seed, key in runs:
       output_dir = os.path.join(settings.output_dir, "runs", spec.name, key)
       cells.append(Cell(spec, seed, key, output_dir,
-                        cell_command(spec, seed, output_dir, settings, flagfile), flagfile))
+                        cell_command(spec, seed, output_dir, settings, choice.path),
+                        choice.path, choice.note))
   return cells

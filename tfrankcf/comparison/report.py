@@ -1,16 +1,18 @@
 """comparison.md, comparison.csv and comparison.json from a comparison's summary.
 
 All three are written atomically. The Markdown table has one row per method
-and one column per test metric (mean ± std over seeds, the best in bold),
-then the paired test of the selection metric against the reference row and
-the time each method took. The CSV has the same numbers unformatted; the JSON
-has everything, including every cell's values, command and status.
+and one column per test metric (mean ± std over seeds, the value alone for a
+single fit, the best in bold), then the paired test of the selection metric
+against the reference row and the time each method took. The CSV has the
+same numbers unformatted; the JSON has everything, including every cell's
+values, command and status.
 """
 
 import csv
 import io
 import os
 
+from tfrankcf.comparison.curves import BARS
 from tfrankcf.training.results import write_atomic, write_json
 
 MARKDOWN = "comparison.md"
@@ -42,7 +44,9 @@ def _cell(method: dict, metric: str, bold: bool) -> str:
   stats = method["test"][metric]
   if stats["mean"] is None:
     return "–"
-  text = f"{stats['mean']:.4f} ± {stats['std']:.4f}"
+  text = f"{stats['mean']:.4f}"
+  if stats["std"] is not None:  # one value (a closed-form fit, one seed): no spread to show
+    text += f" ± {stats['std']:.4f}"
   return f"**{text}**" if bold else text
 
 
@@ -68,7 +72,8 @@ def markdown(summary: dict, context: dict) -> str:
                "train s / seed", "wall s (total)"])
   lines = [f"# Comparison: {context['dataset']}, {context['protocol']}", "",
            f"Test metrics, mean ± std over training seeds {_seed_list(context['seeds'])} on "
-           f"one split (`--split_seed={context['split_seed']}`); the best of each column in bold. "
+           f"one split (`--split_seed={context['split_seed']}`); a method fitted once (closed "
+           "form) or with one finished seed shows its one value. The best of each column in bold. "
            "Every run chose its epoch (EASE its L2 weight) on validation users.", "",
            f"Δ and p: the row minus the reference, {reference} ({summary['reference_rule']}), "
            f"on {selection}: paired t-test and Wilcoxon signed-rank test over test users "
@@ -98,11 +103,19 @@ def markdown(summary: dict, context: dict) -> str:
   stale = [(m["label"], key) for m in summary["methods"].values()
            for key, cell in m["cells"].items() if cell["stale"]]
   if stale:
-    lines += ["", "Reused runs made by a different command (delete their directories to "
-              "rerun them): " + ", ".join(f"{label} {key}" for label, key in stale) + "."]
-  lines += ["", "Learning curves: " + ", ".join(
-      f"`curves_{metric}.png`" for metric in metrics) + "; every run's command and values: "
-            f"`{JSON}`."]
+    names = sorted({m["name"] for m in summary["methods"].values()
+                    if any(cell["stale"] for cell in m["cells"].values())})
+    lines += ["", "Reused runs made by a different command (`--rerun=" + ",".join(names)
+              + "` replaces them): " + ", ".join(f"{label} {key}" for label, key in stale) + "."]
+  other = [(m["label"], key) for m in summary["methods"].values()
+           for key in m.get("other_split", ())]
+  if other:
+    lines += ["", f"Not paired with {reference} (made on a different split, see "
+              f"`{JSON}`): " + ", ".join(f"{label} {key}" for label, key in other) + "."]
+  lines += ["", "Learning curves (validation metric and training loss, mean ± std over "
+            "seeds): " + ", ".join(f"`curves_{metric}.png`" for metric in metrics)
+            + f"; test metrics with their spread over seeds: `{BARS}`; every run's command "
+            f"and values: `{JSON}`."]
   return "\n".join(lines) + "\n"
 
 
@@ -145,7 +158,7 @@ def _csv(summary: dict) -> str:
 
 def public(summary: dict, context: dict) -> dict:
   """The JSON document: the summary without per-user arrays and histories, plus the context."""
-  methods = {name: {k: v for k, v in method.items() if k not in ("runs", "histories")}
+  methods = {name: {k: v for k, v in method.items() if k not in ("runs", "splits", "histories")}
              for name, method in summary["methods"].items()}
   return {**context, **{k: v for k, v in summary.items() if k != "methods"},
           "methods": methods}

@@ -151,6 +151,13 @@ class APR(BPR):
     self.apply(self.apr_optimizer, tape, loss)
     return loss, margins, adversarial
 
+  def training_stage(self, epoch: int) -> tuple[str, tuple]:
+    """The name of epoch `epoch`'s stage and the trackers it updates (the trainer's epoch line)."""
+    bpr = (self.loss_tracker.name, self.accuracy_tracker.name)
+    if epoch < self.config.pretrain_epochs:
+      return "BPR pre-training", bpr  # the adversarial loss is not computed
+    return "adversarial training", bpr + (self.adversarial_tracker.name,)
+
   def prepare_epoch(self, epoch, dataset):
     """Under tf.distribute, retraces the training step when pre-training ends."""
     super().prepare_epoch(epoch, dataset)

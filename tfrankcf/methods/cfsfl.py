@@ -212,6 +212,18 @@ class CFSFL(AutoencoderModel):
     """1, 2 or 3 from `self.epoch` and the stage lengths."""
     return self.stage_of_epoch(self.config.recommender_epochs, self.config.reward_epochs)
 
+  def training_stage(self, epoch: int) -> tuple[str, tuple]:
+    """The name of epoch `epoch`'s stage and the trackers it updates (the trainer's epoch line)."""
+    config = self.config
+    recommender = (self.loss_tracker.name, self.kl_tracker.name, self.beta_tracker.name)
+    reward = (self.reward_loss_tracker.name, self.reward_real_tracker.name,
+              self.reward_fake_tracker.name)
+    if epoch < config.recommender_epochs:
+      return "recommender pre-training", recommender
+    if epoch < config.recommender_epochs + config.reward_epochs:
+      return "reward pre-training", reward
+    return "joint training", recommender + (self.neg_log_reward_tracker.name,) + reward
+
   # -- steps -----------------------------------------------------------------
   @staticmethod
   def ground_truth(history) -> tf.Tensor:

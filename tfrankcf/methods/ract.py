@@ -179,6 +179,19 @@ class RaCT(AutoencoderModel):
     """1, 2 or 3 from `self.epoch` and the stage lengths."""
     return self.stage_of_epoch(self.config.actor_epochs, self.config.critic_epochs)
 
+  def training_stage(self, epoch: int) -> tuple[str, tuple]:
+    """The name of epoch `epoch`'s stage and the trackers it updates (the trainer's epoch line)."""
+    config = self.config
+    actor = (self.loss_tracker.name, self.kl_tracker.name, self.beta_tracker.name)
+    critic = (self.critic_loss_tracker.name, self.target_tracker.name, self.critic_tracker.name)
+    if epoch < config.actor_epochs:
+      return "actor pre-training", actor
+    if epoch < config.actor_epochs + config.critic_epochs:
+      return "critic pre-training", critic
+    if config.stage3 != "critic":
+      return f"{config.stage3} fine-tuning", (self.loss_tracker.name,)
+    return "actor-critic", (self.loss_tracker.name,) + critic  # loss: the actor's, -critic
+
   def critic_features(self, nll, heldout_count, observed_count) -> tf.Tensor:
     """[B, F] in `config.critic_features` order; the counts carry no gradient."""
     columns = {"nll": nll, "heldout": tf.stop_gradient(heldout_count),

@@ -23,8 +23,8 @@ class EvalResult:
   """Metrics of one evaluation.
 
   Attributes:
-    per_user: metric key ("ndcg@10", "recall@20", "hr@10", ...) -> float64 [U],
-      NaN for users without a target among the ranked items.
+    per_user: metric key ("ndcg@10", "recall@20", "recall_full@20", "hr@10",
+      ...) -> float64 [U], NaN for users without a target among the ranked items.
     means: metric key -> mean over the users with a target (NaN if none has).
     num_users: U, the users evaluated (rows of the `EvalSet`).
     users_without_targets: users left out of the means (NaN rows).
@@ -79,7 +79,8 @@ def evaluate(scorer, eval_set: EvalSet, ks: Sequence[int] = (5, 10, 20, 50, 100)
       returning [b, M] scores, or [b, C] scores of `items` [b, C].
     eval_set: the users, their history, targets, exclusions and candidates.
     ks: cutoffs; keys are "<name>@<k>" for every name and k.
-    metric_names: any of "ndcg", "recall", "hr".
+    metric_names: any of "ndcg", "recall" (hits / min(k, |held-out|)),
+      "recall_full" (hits / |held-out|) and "hr".
     batch_size: users scored at a time (memory ~ a few [batch_size, M] arrays).
   """
   if batch_size < 1:

@@ -1,10 +1,14 @@
-"""Ranking metrics of score rows (numpy): NDCG@k, Recall@k and HR@k per user.
+"""Ranking metrics of score rows (numpy): NDCG@k, Recall@k (two conventions) and HR@k per user.
 
 Conventions (those of the Mult-VAE / RaCT evaluation code, notes §1.3):
 
 * NDCG@k: binary gains, discount 1 / log2(rank + 1), normalised by the ideal
   DCG of min(k, |held-out|) relevant items.
-* Recall@k: hits in the top k / min(k, |held-out|) (RaCT eq. 13).
+* Recall@k ("recall"): hits in the top k / min(k, |held-out|) (RaCT eq. 13),
+  so a perfect ranking scores 1 whatever the number of held-out items.
+* Full Recall@k ("recall_full"): hits in the top k / |held-out|, the
+  convention of LightGCN, NGCF and RecBole. It equals Recall@k when
+  |held-out| <= k and is lower otherwise.
 * HR@k: 1 if any held-out item is in the top k.
 * Items scored -inf are never ranked (the evaluator puts excluded items
   there); a relevant item at -inf is a miss but still counts as held out.
@@ -22,7 +26,7 @@ from typing import Dict, Sequence
 import numpy as np
 import tensorflow as tf
 
-METRIC_NAMES = ("ndcg", "recall", "hr")
+METRIC_NAMES = ("ndcg", "recall", "recall_full", "hr")
 
 
 def _pessimistic_top_hits(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
@@ -86,6 +90,8 @@ def rank_metrics(relevant: np.ndarray, scores: np.ndarray, ks: Sequence[int],
         values = cumulative_dcg[:, column] / ideal_dcg[cutoff]
       elif name == "recall":
         values = cumulative_hits[:, column] / np.maximum(cutoff, 1)
+      elif name == "recall_full":
+        values = cumulative_hits[:, column] / np.maximum(num_relevant, 1)
       else:
         values = (cumulative_hits[:, column] > 0).astype(np.float64)
       results[f"{name}@{k}"] = np.where(has_relevant, values, np.nan)
@@ -100,6 +106,11 @@ def ndcg_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
 def recall_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
   """Recall@k per row [B]: hits / min(k, #relevant) (NaN without a relevant item)."""
   return rank_metrics(relevant, scores, (k,), ("recall",))[f"recall@{k}"]
+
+
+def recall_full_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+  """Full Recall@k per row [B]: hits / #relevant (NaN without a relevant item)."""
+  return rank_metrics(relevant, scores, (k,), ("recall_full",))[f"recall_full@{k}"]
 
 
 def hit_rate_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:

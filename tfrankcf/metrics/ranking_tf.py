@@ -13,7 +13,7 @@ import tensorflow as tf
 
 
 def _top_k_hits(labels: tf.Tensor, scores: tf.Tensor, k: int):
-  """Hits [B, k'] of the k' = min(k, L) best items and min(k', #relevant) [B]."""
+  """Hits [B, k'] of the k' = min(k, L) best items, min(k', #relevant) [B] and k'."""
   k = tf.minimum(k, tf.shape(scores)[1])
   values, top = tf.math.top_k(scores, k=k, sorted=True)
   relevant = labels > 0
@@ -45,4 +45,16 @@ def recall_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
   hits, cutoff, _ = _top_k_hits(tf.convert_to_tensor(labels), scores, k)
   num_hits = tf.reduce_sum(tf.cast(hits, dtype), axis=1)
   return tf.where(cutoff > 0, num_hits / tf.cast(tf.maximum(cutoff, 1), dtype),
+                  tf.zeros_like(num_hits))
+
+
+def recall_full_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
+  """Full Recall@k [B]: hits in the top k / #relevant (LightGCN, NGCF, RecBole)."""
+  scores = tf.convert_to_tensor(scores)
+  labels = tf.convert_to_tensor(labels)
+  dtype = _metric_dtype(scores)
+  hits, _, _ = _top_k_hits(labels, scores, k)
+  num_hits = tf.reduce_sum(tf.cast(hits, dtype), axis=1)
+  num_relevant = tf.reduce_sum(tf.cast(labels > 0, dtype), axis=1)
+  return tf.where(num_relevant > 0, num_hits / tf.maximum(num_relevant, 1),
                   tf.zeros_like(num_hits))

@@ -1,9 +1,12 @@
 """On-disk cache of splits, so every method in a comparison sees the identical split.
 
 A split is stored as one `.npz` (the sparse matrices and candidate arrays) plus
-its `info`, under a key that hashes the protocol, its options, the seed and a
-fingerprint of the interactions' contents. Writes are atomic (temp file +
-rename), so concurrent runs of a comparison never read half a split.
+its `info`, under a key that hashes the protocol, its options, the seed, a
+fingerprint of the interactions' contents (events and raw ids, not the file's
+path or layout) and `SPLIT_VERSION`. Two files with the same contents (say,
+one with a header row) share a split; `make_split` then names the file of the
+run that loads it, not the one that first wrote it. Writes are atomic (temp
+file + rename), so concurrent runs of a comparison never read half a split.
 """
 
 import hashlib
@@ -19,19 +22,27 @@ from tfrankcf.protocols.split import EvalSet, Split
 
 _EVAL_FIELDS = ("inputs", "targets", "exclude")
 
+# Bumped whenever a protocol's rule changes, so no split made by the old rule is reused.
+# 2: `given` without timestamps validates on a seeded random item, not the last line.
+SPLIT_VERSION = 2
+
 
 def fingerprint(data: Interactions) -> str:
-  """A digest of the interaction arrays (not of the file path)."""
+  """A digest of the interaction arrays and raw ids (not of the file path)."""
   digest = hashlib.sha1()
-  for array in (data.users, data.items, data.ratings, data.timestamps):
-    if array is not None:
-      digest.update(np.ascontiguousarray(array).tobytes())
+  for name in ("users", "items", "ratings", "timestamps"):
+    array = getattr(data, name)  # a missing column differs from any present one
+    digest.update(name.encode() + (b"-" if array is None else
+                                   np.ascontiguousarray(array).tobytes()))
+  for ids in (data.user_ids, data.item_ids):  # the split stores item_ids: same ids only
+    digest.update("\n".join(map(str, ids)).encode() + b"\0")
   digest.update(str((data.num_users, data.num_items)).encode())
   return digest.hexdigest()[:16]
 
 
 def split_key(protocol: str, seed: int, options: dict, *datasets) -> str:
-  payload = json.dumps({"protocol": protocol, "seed": seed, "options": options,
+  payload = json.dumps({"version": SPLIT_VERSION, "protocol": protocol, "seed": seed,
+                        "options": options,
                         "data": [fingerprint(d) for d in datasets if d is not None]},
                        sort_keys=True, default=str)
   return f"{protocol}-{hashlib.sha1(payload.encode()).hexdigest()[:16]}"

@@ -8,6 +8,17 @@ and split each held-out user's items into fold-in (model input) and held-out
 (targets) parts. Held-out users with fewer than 5 items after the item
 restriction keep everything as fold-in and have no target (they are counted,
 not scored).
+
+Where it differs from the reference code (for every dataset):
+* `positive_threshold` keeps ratings >= it, the code ratings > 3.5: the same
+  rows (4 and 5 stars) on the whole-star and ML-20M half-star scales.
+* Users are permuted and held-out items drawn with `np.random.default_rng(seed)`,
+  one stream for the whole split; the code seeds the legacy global generator
+  with 98765 and reseeds it before each fold-in split. So the same filters hold
+  out other users and items than the code's published splits: to evaluate on
+  one of those, read it with `load_vaecf_split` (`--dataset=DIR`).
+* Item columns are in raw-id order, not order of first appearance: the same
+  split with its columns relabelled.
 """
 
 import numpy as np

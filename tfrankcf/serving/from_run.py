@@ -91,10 +91,11 @@ def fit_baseline(config: RunConfig, split):
 
 
 def export_run(run_dir: str, export_dir: str, top_k: int | None = None,
-               checkpoint: str = "best") -> str:
+               checkpoint: str = "best", item_names=None) -> str:
   """Exports the model of the run in `run_dir` as a SavedModel; returns its path.
 
-  `top_k` defaults to the run's `export_top_k`; `checkpoint` is "best" or "latest".
+  `top_k` defaults to the run's `export_top_k`; `checkpoint` is "best" or "latest";
+  `item_names` (an `ItemNames`) become the export's `item_names` output.
   """
   # pylint: disable=g-import-not-at-top
   from tfrankcf.serving.export import export_model
@@ -108,4 +109,4 @@ def export_run(run_dir: str, export_dir: str, top_k: int | None = None,
   else:
     model = restore_model(config, split, run_dir, checkpoint)
   return export_model(model, split, export_dir,
-                      config.export_top_k if top_k is None else top_k)
+                      config.export_top_k if top_k is None else top_k, item_names=item_names)

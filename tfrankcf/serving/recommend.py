@@ -5,11 +5,16 @@ rebuilt, so any export of `tfrankcf.serving.export` works without the run):
 
 * `read_requests(path)`: one user per line, `user_id<TAB>item,item,...` or
   just `item,item,...`; a bad line is an `InputError` naming file and line;
-* `Recommender(saved_model_dir).recommend(requests, k)`: batches of padded
-  histories through `serving_default` (or `top_k` when `k` is given);
+* `Recommender(saved_model_dir, item_names).recommend(requests, k)`: batches
+  of padded histories through `serving_default` (or `top_k` when `k` is
+  given), with the items' names from `item_names` (a names file read by
+  `tfrankcf.serving.item_names`) or else from the export;
 * `write_tsv`, `write_jsonl` and `table` render the results.
 
-Input files are read before TensorFlow is imported, so bad input fails fast.
+A request whose history holds no item the model knows gets the most popular
+training items (`fallback`; their scores are training popularity counts, see
+`tfrankcf.serving.export`). Input files are read before TensorFlow is
+imported, so bad input fails fast.
 """
 
 import dataclasses
@@ -17,6 +22,7 @@ import json
 import os
 
 from tfrankcf.errors import InputError
+from tfrankcf.serving.item_names import ItemNames
 
 BATCH_SIZE = 1000
 
@@ -38,10 +44,19 @@ class Request:
 
 @dataclasses.dataclass
 class Recommendations:
-  """Top items of one request, best first (fewer than K when the catalogue runs out)."""
+  """Top items of one request, best first (fewer than K when the catalogue runs out).
+
+  Attributes:
+    item_ids: raw item ids.
+    scores: the model's scores, or for a `fallback` the items' training popularity.
+    names: each item's name, "" without one.
+    fallback: True when the history held no known item: the most popular items.
+  """
 
   item_ids: list
   scores: list
+  names: list = dataclasses.field(default_factory=list)
+  fallback: bool = False
 
 
 def parse_items(text: str) -> list:
@@ -80,7 +95,8 @@ def read_requests(path: str) -> list:
 class Recommender:
   """A loaded SavedModel export and the users it can serve."""
 
-  def __init__(self, saved_model_dir: str):
+  def __init__(self, saved_model_dir: str, item_names: ItemNames | None = None):
+    """Loads the export; `item_names` (a names file) replace the export's own names."""
     if not os.path.isfile(os.path.join(saved_model_dir, "saved_model.pb")):
       raise InputError("no saved_model.pb: not a SavedModel directory", path=saved_model_dir)
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -90,7 +106,14 @@ class Recommender:
     self.top_k = self.loaded.signatures["top_k"]
     self.uses_user_id = "user_id" in self.serving_default.structured_input_signature[1]
     self.num_users = int(self.loaded.num_users.numpy())
-    self.item_ids = {item.decode() for item in self.loaded.item_ids.numpy()}
+    catalogue = [item.decode() for item in self.loaded.item_ids.numpy()]
+    self.item_ids = set(catalogue)
+    self.names = {}  # raw item id -> name, for the items that have one
+    if item_names is not None:
+      self.names = dict(zip(catalogue, item_names.for_items(catalogue)))
+    elif hasattr(self.loaded, "item_names"):  # exports before item names have none
+      self.names = dict(zip(catalogue, (n.decode() for n in self.loaded.item_names.numpy())))
+    self.names = {item: name for item, name in self.names.items() if name}
 
   def user_index(self, request: Request, path: str | None = None) -> int:
     """The training row of an ID-based model's request, checked."""
@@ -135,38 +158,54 @@ class Recommender:
         outputs = self.serving_default(**inputs)
       else:
         outputs = self.top_k(k=tf.constant(k, tf.int32), **inputs)
-      for ids, scores in zip(outputs["item_ids"].numpy(), outputs["scores"].numpy()):
+      fallback = (outputs["fallback"].numpy() if "fallback" in outputs
+                  else [False] * len(batch))
+      for ids, scores, popular in zip(outputs["item_ids"].numpy(), outputs["scores"].numpy(),
+                                      fallback):
         kept = [i for i, item in enumerate(ids) if item]
-        results.append(Recommendations([ids[i].decode() for i in kept],
-                                       [float(scores[i]) for i in kept]))
+        items = [ids[i].decode() for i in kept]
+        results.append(Recommendations(items, [float(scores[i]) for i in kept],
+                                       [self.names.get(item, "") for item in items],
+                                       bool(popular)))
     return results
+
+
+def _names(result: Recommendations) -> list:
+  return result.names or [""] * len(result.item_ids)
 
 
 def _records(requests: list, results: list):
   for request, result in zip(requests, results):
-    for rank, (item, score) in enumerate(zip(result.item_ids, result.scores), start=1):
-      yield request, rank, item, score
+    for rank, (item, score, name) in enumerate(
+        zip(result.item_ids, result.scores, _names(result)), start=1):
+      yield request, rank, item, score, name
 
 
 def write_tsv(path: str, requests: list, results: list) -> None:
-  """One row per recommended item: line, user, rank, item_id, score (with a header)."""
+  """One row per recommended item: line, user, rank, item_id, score, name (with a header)."""
   with open(path, "w", encoding="utf-8") as f:
-    f.write("line\tuser\trank\titem_id\tscore\n")
-    for request, rank, item, score in _records(requests, results):
+    f.write("line\tuser\trank\titem_id\tscore\tname\n")
+    for request, rank, item, score, name in _records(requests, results):
       line = "" if request.line is None else request.line
-      f.write(f"{line}\t{request.user or ''}\t{rank}\t{item}\t{score:.6g}\n")
+      name = name.replace("\t", " ")
+      f.write(f"{line}\t{request.user or ''}\t{rank}\t{item}\t{score:.6g}\t{name}\n")
 
 
 def write_jsonl(path: str, requests: list, results: list) -> None:
-  """One JSON object per request: line, user, item_ids, scores."""
+  """One JSON object per request: line, user, item_ids, scores, names, fallback."""
   with open(path, "w", encoding="utf-8") as f:
     for request, result in zip(requests, results):
       f.write(json.dumps({"line": request.line, "user": request.user,
-                          "item_ids": result.item_ids, "scores": result.scores}) + "\n")
+                          "item_ids": result.item_ids, "scores": result.scores,
+                          "names": result.names, "fallback": result.fallback},
+                         ensure_ascii=False) + "\n")
+
+
+FALLBACK_NOTE = "no known item: the most popular training items, scored by their training users"
 
 
 def table(requests: list, results: list, unknown: list | None = None) -> str:
-  """A readable block per request: who, the history size, then rank, item and score."""
+  """A readable block per request: who, the history size, then rank, item, score and name."""
   blocks = []
   for position, (request, result) in enumerate(zip(requests, results)):
     who = f"user {request.user}" if request.user is not None else "(no user id)"
@@ -175,9 +214,15 @@ def table(requests: list, results: list, unknown: list | None = None) -> str:
     note = f"history: {len(request.history)} items"
     if unknown and unknown[position]:
       note += f", {len(unknown[position])} unknown and ignored"
-    lines = [f"{who}  {note}", f"{'rank':>6}  {'item_id':<12}{'score':>12}"]
-    lines += [f"{rank:>6}  {item:<12}{score:>12.6g}"
-              for rank, (item, score) in enumerate(zip(result.item_ids, result.scores),
-                                                   start=1)]
+    if result.fallback:
+      note += f"; {FALLBACK_NOTE}"
+    names = _names(result)
+    named = any(names)
+    width = max([12] + [len(item) + 2 for item in result.item_ids])
+    lines = [f"{who}  {note}",
+             f"{'rank':>6}  {'item_id':<{width}}{'score':>12}" + ("  name" if named else "")]
+    lines += [f"{rank:>6}  {item:<{width}}{score:>12.6g}" + (f"  {name}" if named else "")
+              for rank, (item, score, name) in enumerate(
+                  zip(result.item_ids, result.scores, names), start=1)]
     blocks.append("\n".join(lines))
   return "\n\n".join(blocks)

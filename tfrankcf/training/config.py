@@ -21,6 +21,7 @@ class RunConfig:
   epochs: int = 1
   batch_size: int = 0
   output_dir: str = ""
+  overwrite: bool = False
   data_dir: str | None = None
   sep: str | None = None
   test_file: str | None = None

@@ -13,10 +13,18 @@
   checkpoint's;
 * stops with `TrainingDiverged` on a NaN or infinite loss (or weights),
   keeping the last good checkpoint;
-* writes TensorBoard summaries and one log line per epoch;
+* writes TensorBoard summaries and one log line per epoch (a staged method's
+  line names its stage and shows only the trackers that stage updates: the
+  model's `training_stage(epoch) -> (name, tracker names)`), and during a
+  long epoch a progress line every `progress_interval` seconds (steps done of
+  the epoch's, examples per second);
+* turns Ctrl-C into `tfrankcf.errors.Interrupted`, which names the last
+  checkpointed epoch (the same command resumes from it);
 * finally restores the best weights and evaluates the test users.
 """
 
+import functools
+import inspect
 import json
 import logging
 import math
@@ -28,6 +36,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from tfrankcf.errors import Interrupted
 from tfrankcf.metrics import evaluate
 from tfrankcf.metrics.significance import paired_test
 from tfrankcf.protocols.split import Split
@@ -48,15 +57,106 @@ class _BestTracker(tf.Module):
     self.epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
 
 
+PROGRESS_INTERVAL = 10.0  # seconds between the progress lines of a long epoch
+
+
 def _log_line(epoch: int, epochs: int, logs: dict, valid: dict | None,
-              selection: str, best: float, best_epoch: int, seconds: float) -> str:
-  parts = [f"epoch {epoch + 1}/{epochs}"]
+              selection: str, best: float, best_epoch: int, seconds: float,
+              stage: str | None = None) -> str:
+  parts = [f"epoch {epoch + 1}/{epochs}" + (f" ({stage})" if stage else "")]
   parts += [f"{k} {v:.4f}" for k, v in logs.items()]
   if valid is not None:
     parts.append(f"valid {selection} {valid[selection]:.4f} "
                  f"(best {best:.4f} @ {best_epoch + 1})")
   parts.append(f"{seconds:.1f}s")
   return "  ".join(parts)
+
+
+def _stage(model, epoch: int) -> tuple[str | None, tuple | None]:
+  """(name, tracker names) of a staged model's `epoch`; (None, None): one stage, every tracker."""
+  training_stage = getattr(model, "training_stage", None)
+  return (None, None) if training_stage is None else training_stage(epoch)
+
+
+def _checkpointed_epoch(output_dir: str) -> int:
+  """The epoch of the latest checkpoint in `output_dir` (0: none), which a rerun resumes after."""
+  state = tf.train.get_checkpoint_state(os.path.join(output_dir, "checkpoints"))
+  try:
+    return int(state.model_checkpoint_path.rsplit("-", 1)[1])
+  except (AttributeError, IndexError, ValueError):
+    return 0
+
+
+def _interruptible(train):
+  """`train` with Ctrl-C raised as `Interrupted`, naming the epoch a rerun resumes after.
+
+  Nothing is written on the way out: every file of the loop is already atomic and
+  the checkpoint, written last, marks an epoch done (as for a SIGKILL).
+  """
+  signature = inspect.signature(train)
+
+  @functools.wraps(train)
+  def guarded(*args, **kwargs):
+    try:
+      return train(*args, **kwargs)
+    except Interrupted:
+      raise
+    except KeyboardInterrupt:
+      output_dir = signature.bind(*args, **kwargs).arguments["output_dir"]
+      raise Interrupted(_checkpointed_epoch(output_dir)) from None
+
+  return guarded
+
+
+class EpochProgress(tf.keras.callbacks.Callback):
+  """A line every `interval` seconds of a long epoch: steps done of the total, examples/s.
+
+  Short epochs stay silent (their one epoch line suffices). `clock` is injectable so
+  that tests need not wait.
+  """
+
+  def __init__(self, label: str, steps: int | None = None,
+               examples_per_epoch: int | None = None, interval: float = PROGRESS_INTERVAL,
+               clock: Callable[[], float] = time.monotonic,
+               log: Callable[[str], None] = logging.info):
+    super().__init__()
+    self._supports_tf_logs = True  # reads no logs: Keras need not fetch them every step
+    self.label, self.steps, self.examples_per_epoch = label, steps, examples_per_epoch
+    self.interval, self.clock, self.log = interval, clock, log
+    self.start = self.last = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.start = self.last = self.clock()
+
+  def on_train_batch_end(self, batch, logs=None):
+    now = self.clock()
+    if self.start is None:
+      self.start = self.last = now
+    if now - self.last < self.interval:
+      return
+    self.last = now
+    self.log(self.line(batch + 1, now - self.start))  # `batch`: the last step done, from 0
+
+  def line(self, done: int, elapsed: float) -> str:
+    """'<label>: step <done>/<total> (<%>), <rate> examples/s, <elapsed> s, eta <s> s'."""
+    total = self.steps or getattr(self, "params", {}).get("steps")  # Keras's, when it knows
+    parts = [f"{self.label}: step {done}" + (f"/{total} ({100 * done / total:.0f}%)"
+                                             if total else "")]
+    rate = done / max(elapsed, 1e-9)
+    if self.examples_per_epoch and total:
+      parts.append(f"{rate * self.examples_per_epoch / total:.0f} examples/s")
+    else:
+      parts.append(f"{rate:.1f} steps/s")
+    parts.append(f"{elapsed:.0f} s")
+    if total:
+      parts.append(f"eta {max(total - done, 0) / rate:.0f} s")
+    return ", ".join(parts)
+
+
+def _known_steps(dataset) -> int | None:
+  """Batches of `dataset` when its cardinality is known."""
+  count = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+  return count if count >= 0 else None
 
 
 def _copy_checkpoint(source: str, target: str) -> None:
@@ -92,6 +192,7 @@ def _paired_tests(reference, other) -> dict:
           for key in other.per_user}
 
 
+@_interruptible
 def train_and_evaluate(
     model: tf.keras.Model,
     dataset_fn: Callable[[int], tf.data.Dataset],
@@ -109,6 +210,7 @@ def train_and_evaluate(
     restore_best_at: int | None = None,
     early_stopping_patience: int = 0,
     distribute: Callable[[tf.data.Dataset], tuple] | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
 ) -> dict:
   """Trains `model` for `epochs` epochs and returns the run's results.
 
@@ -143,6 +245,7 @@ def train_and_evaluate(
       batches into (the strategy's per-replica input, steps of the epoch)
       (`tfrankcf.training.distribution.distribute_dataset`); the model, built
       in the strategy's scope, trains on that.
+    progress_interval: seconds between the progress lines of a long epoch.
 
   Returns:
     dict with `metrics` ({"valid": ..., "test": ...} at the best epoch),
@@ -230,12 +333,17 @@ def train_and_evaluate(
     if hasattr(model, "prepare_epoch"):
       model.prepare_epoch(epoch, dataset)
     inputs, steps = (dataset, None) if distribute is None else distribute(dataset)
+    stage, trackers = _stage(model, epoch)
+    progress = EpochProgress(f"epoch {epoch + 1}/{epochs}", steps or _known_steps(dataset),
+                             examples_per_epoch, interval=progress_interval)
     fit = model.fit(inputs, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch,
-                    verbose=0)
+                    verbose=0, callbacks=[progress])
     seconds = time.perf_counter() - start
     train_seconds += seconds
-    logs = {k: float(v[-1]) for k, v in fit.history.items()}
-    bad = [f"{k} is {v}" for k, v in logs.items() if not math.isfinite(v)]
+    every_log = {k: float(v[-1]) for k, v in fit.history.items()}
+    # The trackers of a stage that does not update them read 0: they are left out.
+    logs = {k: v for k, v in every_log.items() if trackers is None or k in trackers}
+    bad = [f"{k} is {v}" for k, v in every_log.items() if not math.isfinite(v)]
     if not bad and not _all_finite(model.trainable_variables):
       bad = ["the weights are not finite"]  # the last update overflowed
     if bad:
@@ -244,6 +352,8 @@ def train_and_evaluate(
               else "no checkpoint was written")
       raise TrainingDiverged(f"epoch {epoch + 1}: {', '.join(bad)}; stopped, {kept}")
     entry = {"epoch": epoch + 1, "train_seconds": seconds, **logs}
+    if stage is not None:
+      entry["stage"] = stage
     valid = None
     if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
       result = evaluate(model, split.valid, ks=reporting.ks,
@@ -266,7 +376,7 @@ def train_and_evaluate(
     history.append(entry)
     logging.info(_log_line(epoch, epochs, logs, valid, reporting.selection,
                            float(best.value.numpy()), int(best.epoch.numpy()),
-                           seconds))
+                           seconds, stage))
     # Everything else of the epoch is written before its checkpoint, which marks it done: a
     # run killed in between repeats the epoch and rewrites the same files.
     write_json(history_path, history)

@@ -1,7 +1,8 @@
 """results.json and per-user metric files, written atomically.
 
 Nothing half-written is ever left under the final name: every file is written
-to a temporary file in the same directory and renamed over the target.
+to a temporary file in the same directory (`.<name>...`, which `--overwrite`
+removes if a kill left one) and renamed over the target.
 """
 
 import json
@@ -13,13 +14,14 @@ import tempfile
 import numpy as np
 
 
-def _jsonable(value):
+def jsonable(value):
+  """`value` with JSON types only: numpy values as Python ones, tuples as lists, NaN/inf as None."""
   if isinstance(value, dict):
-    return {str(k): _jsonable(v) for k, v in value.items()}
+    return {str(k): jsonable(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
-    return [_jsonable(v) for v in value]
+    return [jsonable(v) for v in value]
   if isinstance(value, np.ndarray):
-    return _jsonable(value.tolist())
+    return jsonable(value.tolist())
   if isinstance(value, (np.floating, float)):
     value = float(value)
     return value if math.isfinite(value) else None
@@ -54,14 +56,15 @@ def write_atomic(path: str, data: bytes) -> None:
 
 def write_json(path: str, payload: dict) -> None:
   """Writes `payload` as indented JSON; NaN/inf become null."""
-  write_atomic(path, (json.dumps(_jsonable(payload), indent=2) + "\n").encode())
+  write_atomic(path, (json.dumps(jsonable(payload), indent=2) + "\n").encode())
 
 
 def write_per_user(path: str, arrays: dict) -> None:
   """Per-user metric arrays (for paired significance tests), as .npz."""
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".npz") as f:
+  with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".npz",
+                                   prefix="." + os.path.basename(path)) as f:
     np.savez_compressed(f, **arrays)
   _replace(f.name, path)
 

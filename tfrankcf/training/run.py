@@ -4,11 +4,15 @@
   directory) and its protocol split, cached on disk.
 * `run_baseline(config)`: ItemPop or EASE (lambda chosen on validation users).
 * `write_run(config, split, outcome)`: results.json (atomic), per_user.npz and
-  the summary table, for trainable methods as for baselines.
+  the summary table (protocol, selected epoch or L2, users averaged), for
+  trainable methods as for baselines.
 * `export_if_requested(config, model, split)`: the SavedModel of --export_dir.
 
-A trainable run also records its config in config.json when it starts, so an
-interrupted run can be exported (`tfrankcf.serving.from_run`).
+Before any work a run checks its output directory (`tfrankcf.training.output_dir`):
+writable, and free or holding this same run (which resumes), else a one-line
+error; `--overwrite` starts afresh. Every run records its config in config.json
+when it starts, so a directory names its run and an interrupted run can be
+exported (`tfrankcf.serving.from_run`).
 """
 
 import dataclasses
@@ -25,12 +29,13 @@ from tfrankcf.metrics import evaluate
 from tfrankcf.protocols import is_vaecf_dir, load_vaecf_split, make_split
 from tfrankcf.protocols.reporting import REPORTING, Reporting
 from tfrankcf.protocols.split import Split
+from tfrankcf.training import output_dir as run_dir
 from tfrankcf.training.config import RunConfig
+from tfrankcf.training.output_dir import CONFIG_FILE  # pylint: disable=unused-import
 from tfrankcf.training.results import environment, write_json, write_per_user
 
 DEFAULT_HELDOUT_USERS = 0.1  # strong: 10% validation and 10% test users
 EASE_L2_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
-CONFIG_FILE = "config.json"  # a trainable run's RunConfig, written when it starts
 
 
 def load_run_split(config: RunConfig) -> Split:
@@ -65,9 +70,21 @@ def reporting_for(config: RunConfig) -> Reporting:
   return REPORTING[config.protocol]
 
 
+def checked_output_dir(config: RunConfig) -> str:
+  """The run's output directory, checked writable (and --export_dir) before any work."""
+  output_dir = config.resolved_output_dir()
+  run_dir.check_writable(output_dir)
+  if config.export_dir:
+    run_dir.check_writable(config.export_dir, "--export_dir")
+  return output_dir
+
+
 def run_baseline(config: RunConfig) -> dict:
   """Fits ItemPop or EASE on the split, selects EASE's lambda on validation, writes results."""
+  output_dir = checked_output_dir(config)
+  run_dir.claim(config, output_dir)
   split = load_run_split(config)
+  run_dir.start(config, output_dir)
   reporting = reporting_for(config)
   start = time.perf_counter()
 
@@ -107,15 +124,47 @@ def run_baseline(config: RunConfig) -> dict:
   return results
 
 
-def summary_table(method: str, metrics: dict, keys: list) -> str:
-  """A small fixed-width table of valid/test metrics."""
-  width = max(len(k) for k in keys) + 2
-  lines = [f"{method:<12}" + "".join(f"{k:>{width}}" for k in keys)]
+def summary_table(title: str, metrics: dict, keys: list, users: dict | None = None) -> str:
+  """A fixed-width table of valid/test metrics under `title`, with the users each averages."""
+  widths = [max(len(k), 6) + 2 for k in keys]
+  users = users or {}
+  lines = [title] if title else []
+  lines.append(f"{'':<8}{'users':>8}" + "".join(f"{k:>{w}}" for k, w in zip(keys, widths)))
   for part in ("valid", "test"):
     values = metrics.get(part, {})
-    lines.append(f"{part:<12}" + "".join(
-        f"{values.get(k, float('nan')):>{width}.4f}" for k in keys))
+    count = users.get(part)
+    lines.append(f"{part:<8}{'?' if count is None else count:>8}" + "".join(
+        f"{values.get(k, float('nan')):>{w}.4f}" for k, w in zip(keys, widths)))
   return "\n".join(lines)
+
+
+def averaged_users(per_user: dict, prefix: str = "") -> dict:
+  """{"valid": n, "test": n}: the users in each mean of the `prefix` evaluations (with targets)."""
+  counts = {}
+  for part in ("valid", "test"):
+    result = per_user.get(prefix + part)
+    if result is not None:
+      counts[part] = int(result.num_users - result.users_without_targets)
+  return counts
+
+
+def selection_note(config: RunConfig, results: dict) -> str:
+  """What the reported model is: the epoch or L2 selected on validation, and on which metric."""
+  metric = f"valid {REPORTING[config.protocol].selection}"
+  if config.method == "ease":
+    return (f"L2 {config.params['l2']:g} selected on {metric} "
+            f"(of {len(results.get('selection', []))} values)")
+  if config.method == "itempop":
+    return "nothing to select"
+  history, best = results.get("history", []), results.get("best_epoch")
+  if not best:
+    return f"epoch {len(history)} (no validation ran)"
+  stage = history[best - 1].get("stage") if best <= len(history) else None
+  note = (f"epoch {best} of {len(history)}" + (f" ({stage})" if stage else "")
+          + f" selected on {metric}")
+  if results.get("stopped_early_at"):
+    note += f" (stopped early after epoch {results['stopped_early_at']})"
+  return note
 
 
 def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
@@ -129,24 +178,36 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
       "seed": config.seed,
       "config": dataclasses.asdict(config),
       **outcome,
+      "users_averaged": averaged_users(per_user),
       "split": split.info,
       "environment": environment(),
   }
   arrays = {}
   for part, result in per_user.items():
-    arrays[f"{part}.user_index"] = getattr(split, part.rsplit(".", 1)[-1]).user_index
+    user_index = getattr(split, part.rsplit(".", 1)[-1]).user_index
+    arrays[f"{part}.user_index"] = user_index
+    # Who each row is, the same for every method on this split (compare pairs users on it):
+    # the training row where every user has one, else (strong: unseen users) the row of the
+    # user in the split's validation or test set.
+    arrays[f"{part}.user_key"] = (user_index if np.all(user_index >= 0)
+                                  else np.arange(len(user_index), dtype=np.int64))
     for key, values in result.per_user.items():
       arrays[f"{part}.{key}"] = values
   write_per_user(os.path.join(output_dir, "per_user.npz"), arrays)
   write_json(os.path.join(output_dir, "results.json"), results)
   keys = REPORTING[config.protocol].keys()
-  print(summary_table(config.method, results["metrics"], keys))
-  staged = {f"{name} (best of epochs 1-{kept['epochs']})": kept["metrics"]
-            for name, kept in results.get("milestones", {}).items()}
+  title = (f"{config.method} on {config.dataset}, protocol {config.protocol}: "
+           f"{selection_note(config, results)}")
+  print(summary_table(title, results["metrics"], keys, results["users_averaged"]))
+  staged = [(f"{name} (best of epochs 1-{kept['epochs']}): "
+             f"epoch {kept['best_epoch'] or kept['epochs']}",
+             kept["metrics"], averaged_users(per_user, f"{name}."))
+            for name, kept in results.get("milestones", {}).items()]
   if "last_epoch" in results:
-    staged[f"last epoch ({results['last_epoch']['epoch']})"] = results["last_epoch"]["metrics"]
-  for name, metrics in staged.items():
-    print(f"{name}:\n{summary_table('', metrics, keys)}")
+    staged.append((f"last epoch ({results['last_epoch']['epoch']})",
+                   results["last_epoch"]["metrics"], averaged_users(per_user, "last_epoch.")))
+  for name, metrics, users in staged:
+    print(summary_table(name, metrics, keys, users))
   print(f"results: {os.path.join(output_dir, 'results.json')}")
   return results
 
@@ -205,10 +266,12 @@ def run_trainable(config: RunConfig, build) -> dict:
   """
   from tfrankcf.training import distribution  # pylint: disable=g-import-not-at-top
   from tfrankcf.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  output_dir = checked_output_dir(config)
   strategy = distribution.strategy_for(config.strategy)  # before anything runs in TF
-  output_dir = distribution.worker_dir(strategy, config.resolved_output_dir())
+  output_dir = distribution.worker_dir(strategy, output_dir)
+  run_dir.claim(config, output_dir)
   split = load_run_split(config)
-  write_json(os.path.join(output_dir, CONFIG_FILE), dataclasses.asdict(config))
+  run_dir.start(config, output_dir)
   seed_everything(config.seed)
   with strategy.scope():
     trainable = build(split, config)
