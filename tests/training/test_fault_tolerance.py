@@ -39,6 +39,16 @@ NAN_RUN = ["train_baseline", "--method=vae", "--protocol=strong", "--epochs=3",
 TIMEOUT = 600
 
 
+def _default_sigint():
+  """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt.
+
+  A command started in the background by a non-interactive shell (CI, `cmd &`)
+  inherits SIGINT ignored, and Python then installs no handler: a Ctrl-C test
+  would see the signal swallowed.
+  """
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _Run:
   """One binary run in its own process; stdout and stderr go to a log file per start."""
 
@@ -56,7 +66,8 @@ class _Run:
     self.starts += 1
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     with open(f"{self.log}.{self.starts}", "w") as log:
-      self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+      self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                      preexec_fn=_default_sigint)
     return self
 
   def wait(self) -> int:
