@@ -37,6 +37,8 @@ setuptools.setup(
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.15.*"],
         "test": ["pytest>=7"],
+        # Peers the benchmarks measure against (bench/ only, never imported by tfrankcf).
+        "bench": ["implicit>=0.7.2"],
     },
     entry_points={"console_scripts": [
         f"{name}=tfrankcf.binaries.{name}:entry_point" for name in BINARIES]},

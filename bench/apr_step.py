@@ -1,18 +1,35 @@
-"""Benchmark: MF-BPR and APR training steps, full-ranking evaluation, peak memory.
+"""Benchmark: an MF-BPR epoch (and APR's step) beside `implicit`'s BPR epoch, in one run.
 
-  python bench/apr_step.py [--steps 200] [--output bench/results/apr_step.json]
+  python bench/apr_step.py [--users 29858 --items 40981 --pairs 810128 --dim 64
+      --batch_size 512 --threads 2 --rounds 5 --sides fused,implicit,apr,per_batch]
 
-On ML-100K (943 x 1682, all 100K ratings as positives) and on a synthetic
-30K users x 40K items x 64 dims model (~30 items per user) it measures
+The data set has the shape of the APR paper's Gowalla (29,858 users x 40,981
+items, 810,128 training pairs; the issue's "810K pairs x 41K items"), drawn
+deterministically from `--data_seed`: user activity log-normal (sigma 1, at
+least 1 pair), items Zipf-like (popularity ~ rank^-0.8), duplicates merged.
+`--scale` multiplies the three sizes (a quick check: `--scale 0.1`).
 
-* triplets per second of the BPR and the APR `train_step` (batch 512, compiled
-  once, batches prefetched from `Triplets`), the two models taking turns in
-  rounds of `--steps` steps so both see the same background load; APR's
-  step should cost at most 2.2x BPR's (two forward/backward passes plus the
-  per-row perturbation);
-* seconds of a full-ranking evaluation (`tfrankcf.metrics.evaluate`, one
-  held-out item per user, training items excluded) of every user;
-* the process's peak RSS.
+Sides, one epoch each per round, interleaved round by round (medians and
+ratios from the same run, the first epoch of each side untimed: tracing):
+
+* `fused`: `BPR` `fit` on `Triplets` elements of `steps_per_call` (default
+  64) batches: several Adagrad steps per compiled call, negatives drawn in
+  the step (the package's default path);
+* `per_batch`: the same with `steps_per_call=1`, one batch per Keras step and
+  the negatives drawn by tf.data (the same updates; the code before issue 20
+  was this path with Keras' `apply_gradients` and `NegativeSampler`);
+* `apr`: `APR` (adversarial from the first epoch) on the fused path;
+* `implicit`: `implicit.cpu.bpr.BayesianPersonalizedRanking(factors=dim,
+  iterations=1, num_threads=threads)` `fit` on the same users x items
+  matrix: one epoch of `pairs` sampled triplets (its factors include an item
+  bias; `verify_negative_samples`, as ours, rejects training items). Its
+  `fit` re-initialises the factors each call, a few milliseconds here.
+
+Every side runs with `--threads` threads (TF intra- and inter-op, implicit's
+num_threads). Targets (issue 20): fused epoch <= 2x implicit's epoch; APR's
+step <= 1.5x BPR's (`apr_over_fused`). `implicit` is a bench-only dependency
+(`pip install implicit`). Writes JSON to --output (default
+bench/results/apr_step.json).
 """
 
 import argparse
@@ -21,140 +38,169 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
+
+
+def _parse():
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--users", type=int, default=29_858)
+  parser.add_argument("--items", type=int, default=40_981)
+  parser.add_argument("--pairs", type=int, default=810_128)
+  parser.add_argument("--scale", type=float, default=1.0)
+  parser.add_argument("--dim", type=int, default=64)
+  parser.add_argument("--batch_size", type=int, default=512)
+  parser.add_argument("--steps_per_call", type=int, default=64)
+  parser.add_argument("--threads", type=int, default=2)
+  parser.add_argument("--rounds", type=int, default=5)
+  parser.add_argument("--data_seed", type=int, default=0)
+  parser.add_argument("--sides", default="fused,implicit,apr,per_batch")
+  parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results",
+                                                       "apr_step.json"))
+  return parser.parse_args()
+
+
+ARGS = _parse()
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(ARGS.threads))
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(ARGS.threads))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns otherwise
+
+# The thread counts are set before TensorFlow starts.
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf
 
-from tfrankcf import datasets
+tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
+tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
+
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.methods.apr import APR, APRConfig
 from tfrankcf.methods.bpr import BPR, BPRConfig
-from tfrankcf.metrics import evaluate
-from tfrankcf.protocols.split import EvalSet
 from tfrankcf.training.results import write_json
-
-def ml100k_matrix() -> sp.csr_matrix:
-  """The embedded MovieLens 100K, every rating a positive."""
-  return datasets.load_dataset("ml100k").interactions.to_csr()
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 
-def synthetic_matrix(num_users: int, num_items: int, per_user: int, seed: int = 0):
-  """About `per_user` items per user, drawn with a Zipf-like popularity skew."""
+def synthetic_matrix(num_users: int, num_items: int, pairs: int, seed: int) -> sp.csr_matrix:
+  """About `pairs` positives: log-normal user activity, Zipf-like item popularity."""
   rng = np.random.default_rng(seed)
-  popularity = 1.0 / np.arange(1, num_items + 1) ** 0.8
+  activity = rng.lognormal(0.0, 1.0, num_users)
+  per_user = np.maximum(1, np.round(activity / activity.sum() * pairs)).astype(np.int64)
+  per_user = np.minimum(per_user, num_items // 2)
   users = np.repeat(np.arange(num_users), per_user)
+  popularity = 1.0 / np.arange(1, num_items + 1) ** 0.8
   items = rng.choice(num_items, users.size, p=popularity / popularity.sum())
   matrix = sp.csr_matrix((np.ones(users.size, np.float32), (users, items)),
                          shape=(num_users, num_items))
-  matrix.data[:] = 1.0  # repeated draws were summed
+  matrix.data[:] = 1.0  # duplicates were summed
   return matrix
 
 
-def step_throughput(matrix: sp.csr_matrix, steps: int) -> dict:
-  """Triplets/second of BPR's and APR's train_step, interleaved in rounds."""
-  num_users, num_items = matrix.shape
-  triplets = Triplets(matrix, seed=0)
-  batches = list(triplets(0).take(steps))
-  models = {"bpr": BPR(num_users, num_items, BPRConfig(), seed=0),
-            "apr": APR(num_users, num_items, APRConfig(), seed=0)}  # APR from epoch 0
-  steps_fn = {}
-  for name, model in models.items():
-    model.compile(optimizer=model.bpr_optimizer if name == "bpr" else model.apr_optimizer)
-    steps_fn[name] = tf.function(model.train_step)
-    steps_fn[name](batches[0])  # trace
-  seconds = {name: [] for name in models}
-  for _ in range(ROUNDS):
-    for name, step in steps_fn.items():
-      start = time.perf_counter()
-      for batch in batches:
-        step(batch)
-      models[name].mf.user_embeddings.numpy()  # wait for the last update
-      seconds[name].append(time.perf_counter() - start)
-  triplets_done = steps * triplets.batch_size
-  result = {name: {"triplets_per_second": triplets_done / statistics.median(values),
-                   "ms_per_step": 1000 * statistics.median(values) / steps}
-            for name, values in seconds.items()}
-  result["apr_over_bpr_step"] = (result["apr"]["ms_per_step"] / result["bpr"]["ms_per_step"])
-  return result
+class TfSide:
+  """One epoch of `fit` of a BPR or APR model per call, epochs numbered on."""
+
+  def __init__(self, model_class, config, matrix):
+    num_users, num_items = matrix.shape
+    self.model = model_class(num_users, num_items, config, seed=0)
+    self.model.compile(optimizer=(self.model.apr_optimizer if model_class is APR
+                                  else self.model.bpr_optimizer))
+    self.triplets = Triplets(matrix, batch_size=config.batch_size, seed=0,
+                             steps_per_element=(config.steps_per_call
+                                                if config.steps_per_call > 1 else 0))
+    if config.steps_per_call > 1:
+      self.model.sample_from(self.triplets)
+    self.epoch = 0
+    self.steps = self.triplets.batches_per_epoch
+
+  def __call__(self) -> None:
+    dataset = self.triplets(self.epoch)
+    self.epoch += 1
+    self.model.fit(dataset, verbose=0)
+    self.model.mf.user_embeddings.numpy()  # the last update is done
 
 
-def fit_epoch_seconds(matrix: sp.csr_matrix) -> dict:
-  """Seconds of one `fit` epoch (sampler included) of each model, after a warm-up epoch."""
-  num_users, num_items = matrix.shape
-  triplets = Triplets(matrix, seed=0)
-  result = {}
-  for name, model in (("bpr", BPR(num_users, num_items)), ("apr", APR(num_users, num_items))):
-    model.compile(optimizer=model.bpr_optimizer if name == "bpr" else model.apr_optimizer)
-    model.fit(triplets(0), verbose=0)
-    start = time.perf_counter()
-    model.fit(triplets(1), verbose=0)
-    seconds = time.perf_counter() - start
-    result[name] = {"seconds": seconds,
-                    "triplets_per_second": triplets.examples_per_epoch / seconds}
-  return result
+class ImplicitSide:
+  """One epoch (iterations=1) of implicit's CPU BPR on the same matrix."""
 
+  def __init__(self, matrix):
+    from implicit.cpu.bpr import BayesianPersonalizedRanking  # pylint: disable=g-import-not-at-top
+    self.matrix = matrix.astype(np.float32)
+    self.make = lambda seed: BayesianPersonalizedRanking(
+        factors=ARGS.dim, learning_rate=0.05, regularization=0.0, iterations=1,
+        num_threads=ARGS.threads, verify_negative_samples=True, random_state=seed)
+    self.epoch = 0
+    self.steps = self.matrix.nnz // ARGS.batch_size  # for ms per (512-triplet) step
 
-def leave_one_out_eval_set(matrix: sp.csr_matrix, seed: int = 0) -> EvalSet:
-  """One random training item per user as the target, the rest excluded."""
-  rng = np.random.default_rng(seed)
-  matrix = sp.csr_matrix(matrix)
-  counts = np.diff(matrix.indptr)
-  users = np.flatnonzero(counts > 1)
-  picks = matrix.indptr[users] + rng.integers(0, counts[users])
-  targets = sp.csr_matrix((np.ones(len(users), np.float32),
-                           (np.arange(len(users)), matrix.indices[picks])),
-                          shape=(len(users), matrix.shape[1]))
-  history = matrix[users] - targets
-  history.eliminate_zeros()
-  return EvalSet(user_index=users.astype(np.int64), inputs=history, targets=targets,
-                 exclude=history)
-
-
-def evaluation_seconds(matrix: sp.csr_matrix) -> dict:
-  num_users, num_items = matrix.shape
-  model = BPR(num_users, num_items)
-  eval_set = leave_one_out_eval_set(matrix)
-  evaluate(model, eval_set, ks=(50, 100), metric_names=("hr", "ndcg"),
-           batch_size=1000)  # trace
-  start = time.perf_counter()
-  evaluate(model, eval_set, ks=(50, 100), metric_names=("hr", "ndcg"), batch_size=1000)
-  seconds = time.perf_counter() - start
-  return {"users": int(eval_set.num_users), "items": int(num_items), "seconds": seconds,
-          "users_per_second": eval_set.num_users / seconds}
-
-
-def peak_rss_mb() -> float:
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  def __call__(self) -> None:
+    self.make(self.epoch).fit(self.matrix, show_progress=False)
+    self.epoch += 1
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--steps", type=int, default=200)
-  parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results",
-                                                       "apr_step.json"))
-  args = parser.parse_args()
-  results = {"environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                             "cpus": os.cpu_count()},
-             "batch_size": 512, "embedding_dim": 64, "steps_per_round": args.steps,
-             "rounds": ROUNDS}
-  ml100k = ml100k_matrix()
-  results["ml100k"] = {"shape": list(ml100k.shape), "pairs": int(ml100k.nnz),
-                       "step": step_throughput(ml100k, args.steps),
-                       "fit_epoch": fit_epoch_seconds(ml100k),
-                       "evaluation": evaluation_seconds(ml100k)}
-  results["peak_rss_mb_after_ml100k"] = peak_rss_mb()
-  print(json.dumps(results["ml100k"], indent=1))
-  large = synthetic_matrix(30_000, 40_000, per_user=30)
-  results["synthetic_30k_40k"] = {"shape": list(large.shape), "pairs": int(large.nnz),
-                                  "step": step_throughput(large, args.steps),
-                                  "evaluation": evaluation_seconds(large)}
-  results["peak_rss_mb"] = peak_rss_mb()
-  print(json.dumps(results["synthetic_30k_40k"], indent=1))
-  print(f"peak RSS {results['peak_rss_mb']:.0f} MB")
-  write_json(args.output, results)
-  print(f"wrote {args.output}")
+  scale = ARGS.scale
+  shape = (int(ARGS.users * scale), int(ARGS.items * scale), int(ARGS.pairs * scale))
+  matrix = synthetic_matrix(*shape, seed=ARGS.data_seed)
+  print(f"data: {matrix.shape[0]} users x {matrix.shape[1]} items, {matrix.nnz} pairs",
+        flush=True)
+  bpr = dict(embedding_dim=ARGS.dim, batch_size=ARGS.batch_size)
+  makers = {
+      "fused": lambda: TfSide(BPR, BPRConfig(steps_per_call=ARGS.steps_per_call, **bpr), matrix),
+      "per_batch": lambda: TfSide(BPR, BPRConfig(steps_per_call=1, **bpr), matrix),
+      "apr": lambda: TfSide(APR, APRConfig(steps_per_call=ARGS.steps_per_call, **bpr), matrix),
+      "implicit": lambda: ImplicitSide(matrix),
+  }
+  names = ARGS.sides.split(",")
+  unknown = set(names) - set(makers)
+  if unknown:
+    sys.exit(f"unknown sides {sorted(unknown)} (choose from {', '.join(makers)})")
+  sides = {name: makers[name]() for name in names}
+  warmup = {}
+  for name, side in sides.items():  # tracing, thread pools
+    start = time.perf_counter()
+    side()
+    warmup[name] = time.perf_counter() - start
+  seconds = {name: [] for name in sides}
+  for round_index in range(ARGS.rounds):
+    for name, side in sides.items():
+      start = time.perf_counter()
+      side()
+      seconds[name].append(time.perf_counter() - start)
+    print(f"round {round_index + 1}: " + ", ".join(
+        f"{name} {values[-1]:.3f}s" for name, values in seconds.items()), flush=True)
+  results = {
+      "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                      "cpus": os.cpu_count(), "load_average": os.getloadavg()},
+      "command": " ".join(sys.argv), "threads": ARGS.threads, "rounds": ARGS.rounds,
+      "data": {"users": matrix.shape[0], "items": matrix.shape[1], "pairs": int(matrix.nnz),
+               "seed": ARGS.data_seed},
+      "batch_size": ARGS.batch_size, "embedding_dim": ARGS.dim,
+      "steps_per_call": ARGS.steps_per_call, "sides": {}}
+  for name, values in seconds.items():
+    median = statistics.median(values)
+    results["sides"][name] = {
+        "epoch_seconds": values, "median_epoch_seconds": median,
+        "first_epoch_seconds": warmup[name], "steps_per_epoch": sides[name].steps,
+        "ms_per_step": 1000 * median / sides[name].steps,
+        "triplets_per_second": sides[name].steps * ARGS.batch_size / median}
+  # Ratios of medians, and the median of per-round ratios (robust to a stalled round).
+  ratios = {}
+  for top, bottom in (("fused", "implicit"), ("per_batch", "implicit"), ("apr", "fused"),
+                      ("per_batch", "fused")):
+    if top in seconds and bottom in seconds:
+      per_round = [a / b for a, b in zip(seconds[top], seconds[bottom])]
+      step = lambda name: results["sides"][name]["ms_per_step"]
+      ratios[f"{top}_over_{bottom}"] = {"of_medians": step(top) / step(bottom),
+                                         "median_per_round": statistics.median(per_round)}
+  results["ratios"] = ratios
+  results["targets"] = {"fused_over_implicit": 2.0, "apr_over_fused": 1.5}
+  results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  print(json.dumps({"sides": {n: {k: v for k, v in s.items() if k != "epoch_seconds"}
+                              for n, s in results["sides"].items()}, "ratios": ratios},
+                   indent=1))
+  write_json(ARGS.output, results)
+  print(f"wrote {ARGS.output}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,23 @@
-"""Benchmark: Mult-VAE and RaCT epochs on the ML-1M Mult-VAE split.
+"""Benchmark: Mult-VAE and RaCT epochs on the ML-1M Mult-VAE split, or dense vs sparse at ML-20M.
 
   python bench/ract_epoch.py [--epochs 5] [--output bench/results/ract_epoch.json]
+  python bench/ract_epoch.py --shape=ml20m [--epochs 3 --threads 1 --users 136677 --ract]
+
+With `--shape=ml20m` (see `synthetic_ml20m` for the data) it times, in one
+process, one Mult-VAE epoch (batch 500, the trainer's `fit` on `UserRows`)
+of each `--sides`, taking turns every epoch after a tracing warm-up of two
+batches: `dense`, the code before issue 20 (dense [B, M] rows, Keras's Adam);
+`sparse`, the package now (sparse rows: the first layer an embedding bag over
+the non-zeros; `FusedAdam`); `dense_fused`, dense rows with `FusedAdam` (what
+the package runs under --jit_compile or tf.distribute), which separates the
+two changes. `--ract` adds RaCT's shared-pass actor-critic stage for each
+side. Target: sparse <= 0.6x dense (ratios of medians, and of the fastest
+epochs: a shared machine stalls single epochs). `--users N`
+keeps the item count and per-user activity but generates only N users (a
+quick check of the script; the target is judged at the full size). Writes
+bench/results/ract_epoch_ml20m.json unless --output says otherwise.
+
+The default (ML-1M) mode:
 
 Measures, in one process, the median seconds per training epoch (batch 500,
 after one warm-up epoch) of
@@ -23,7 +40,10 @@ import statistics
 import sys
 import time
 
+import types
+
 import numpy as np
+import scipy.sparse as sp
 import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import build_actor
@@ -33,6 +53,8 @@ from tfrankcf.methods.ract import RaCT, RaCTConfig
 from tfrankcf.protocols import load_vaecf_split
 from tfrankcf.training.results import write_json
 
+ML20M = {"users": 136_677, "items": 20_108, "interactions": 10_000_000}
+ML20M_OUTPUT = os.path.join(os.path.dirname(__file__), "results", "ract_epoch_ml20m.json")
 ML1M_VAECF = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                           "ml-1m-vaecf")
 BATCH = 500
@@ -111,6 +133,119 @@ def hand_written_epoch(train, num_items, seed):
   return run
 
 
+def synthetic_ml20m(num_users: int = ML20M["users"], num_items: int = ML20M["items"],
+                    interactions: int = ML20M["interactions"], seed: int = 0,
+                    zipf_exponent: float = 1.0, activity_sigma: float = 1.0) -> sp.csr_matrix:
+  """A binary user x item matrix of ML-20M's shape, deterministic in `seed`.
+
+  Item popularity is Zipf-like: the item of popularity rank r (ranks in a
+  random order of the item ids) has weight (r + 10)^-zipf_exponent. User
+  activity is log-normal (sigma `activity_sigma`), scaled so that the
+  activities add up to `interactions` * num_users / ML-20M's users (the same
+  mean of ~73 items per user for fewer users), clipped to [5, num_items / 2].
+  Each user's items are drawn from the popularity without replacement (draws
+  with replacement, duplicates removed and re-drawn for up to 8 rounds), so
+  the total is within a fraction of a percent of the target.
+  """
+  rng = np.random.default_rng([seed, 20])
+  weights = (np.arange(num_items) + 10.0) ** -zipf_exponent
+  popularity = np.empty(num_items)
+  popularity[rng.permutation(num_items)] = weights / weights.sum()
+  activity = rng.lognormal(0.0, activity_sigma, num_users)
+  target = interactions * num_users / ML20M["users"]
+  activity = np.clip(np.round(activity * target / activity.sum()), 5, num_items // 2)
+  activity = activity.astype(np.int64)
+  keys = np.zeros(0, np.int64)
+  missing = activity.copy()
+  cdf = np.cumsum(popularity)
+  for _ in range(8):
+    if not missing.any():
+      break
+    users = np.repeat(np.arange(num_users, dtype=np.int64), missing)
+    items = np.minimum(np.searchsorted(cdf, rng.random(len(users))), num_items - 1)
+    keys = np.unique(np.concatenate([keys, users * num_items + items]))
+    missing = activity - np.bincount(keys // num_items, minlength=num_users)
+  rows, columns = keys // num_items, keys % num_items
+  return sp.csr_matrix((np.ones(len(keys), np.float32), (rows, columns)),
+                       shape=(num_users, num_items))
+
+
+def _keras_adam(actor, learning_rate=1e-3):
+  """Keras's own Adam (the actor's optimiser before issue 20), built for `actor`."""
+  optimizer = tf.keras.optimizers.Adam(learning_rate)
+  optimizer.build(actor.trainable_variables)
+  return optimizer
+
+
+def warm_package_epoch(model, rows, stage_epoch=None):
+  """`package_epoch` whose warm-up (epoch 0) fits only two batches: tracing, not a whole epoch."""
+  full = package_epoch(model, rows, stage_epoch)
+
+  def run(epoch):
+    if epoch > 0:
+      return full(epoch)
+    model.epoch.assign(0 if stage_epoch is None else stage_epoch)
+    return model.fit(rows(0).take(2), verbose=0)
+  return run
+
+
+def ml20m_main(args):
+  """Dense vs sparse rows, one Mult-VAE epoch each, interleaved (module doc)."""
+  if args.threads:
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  start = time.perf_counter()
+  train = synthetic_ml20m(num_users=args.users or ML20M["users"], seed=args.seed)
+  generate_seconds = time.perf_counter() - start
+  num_items = train.shape[1]
+  runs, batches = {}, None
+  for side in args.sides.split(","):
+    sparse, keras_adam = side == "sparse", side == "dense"
+    rows = UserRows(train, batch_size=BATCH, seed=args.seed, sparse=sparse)
+    batches = rows.batches_per_epoch
+    tf.keras.utils.set_random_seed(args.seed)
+    vae = AutoencoderModel(build_actor("vae", num_items), seed=args.seed)
+    if keras_adam:
+      vae.actor_optimizer = _keras_adam(vae.actor)
+    vae.compile(optimizer=vae.actor_optimizer)
+    runs[f"vae_{side}"] = warm_package_epoch(vae, rows)
+    if args.ract:
+      ract = _ract(types.SimpleNamespace(num_items=num_items), args.seed)
+      if keras_adam:
+        ract.ac_optimizer = _keras_adam(ract.actor, 2e-6)
+      runs[f"ract_stage3_{side}"] = warm_package_epoch(ract, rows, 2)
+  times = interleaved_epoch_times(runs, args.epochs)
+  medians = {name: statistics.median(values) for name, values in times.items()}
+  fastest = {name: min(values) for name, values in times.items()}
+  ratios = {}
+  for prefix in ("vae", "ract_stage3"):
+    for other in ("dense", "dense_fused"):
+      if f"{prefix}_sparse" in medians and f"{prefix}_{other}" in medians:
+        ratios[f"{prefix}_sparse_over_{other}"] = (medians[f"{prefix}_sparse"]
+                                                   / medians[f"{prefix}_{other}"])
+        ratios[f"{prefix}_sparse_over_{other}_fastest"] = (fastest[f"{prefix}_sparse"]
+                                                           / fastest[f"{prefix}_{other}"])
+  results = {
+      "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+      "cpu_count": os.cpu_count(), "machine": platform.machine(),
+      "tensorflow": tf.__version__, "threads": args.threads or "default",
+      "shape": "ml20m",
+      "data": {"users": train.shape[0], "items": num_items, "interactions": int(train.nnz),
+               "mean_items_per_user": float(train.nnz / train.shape[0]),
+               "density": float(train.nnz / (train.shape[0] * num_items)),
+               "batch_size": BATCH, "batches_per_epoch": batches,
+               "full_size": not args.users or args.users == ML20M["users"],
+               "generate_seconds": generate_seconds},
+      "timed_epochs": args.epochs,
+      "seconds_per_epoch": medians, "fastest_epoch_seconds": fastest,
+      "epoch_seconds": times,
+      "ratios": ratios,
+      "targets": {"vae_sparse_over_dense": 0.6},
+  }
+  write_json(args.output or ML20M_OUTPUT, results)
+  print(json.dumps(results, indent=2))
+
+
 def _ract(split, seed, **config):
   tf.keras.utils.set_random_seed(seed)
   config = {"actor_epochs": 1, "critic_epochs": 1, "ac_epochs": 100, **config}
@@ -124,9 +259,27 @@ def main():
   parser.add_argument("--epochs", type=int, default=5, help="timed epochs per variant")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--skip_lambdarank", action="store_true")
-  parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results",
-                                                       "ract_epoch.json"))
+  parser.add_argument("--output", default=None,
+                      help="JSON path (default bench/results/ract_epoch.json, "
+                           "or ract_epoch_ml20m.json with --shape=ml20m)")
+  parser.add_argument("--shape", choices=("ml1m-vaecf", "ml20m"), default="ml1m-vaecf",
+                      help="ml20m: synthetic ML-20M shape, dense vs sparse rows")
+  parser.add_argument("--users", type=int, default=0,
+                      help="ml20m: generate only this many users (0: all 136,677)")
+  parser.add_argument("--threads", type=int, default=1,
+                      help="ml20m: TF intra- and inter-op threads (0: TF's default)")
+  parser.add_argument("--ract", action="store_true",
+                      help="ml20m: also RaCT's actor-critic stage, dense vs sparse")
+  parser.add_argument("--sides", default="dense,sparse,dense_fused",
+                      help="ml20m: dense (before issue 20: dense rows, Keras Adam), sparse "
+                           "(the package: sparse rows, FusedAdam), dense_fused (dense rows, "
+                           "FusedAdam: the package under --jit_compile or tf.distribute)")
   args = parser.parse_args()
+  if args.shape == "ml20m":
+    ml20m_main(args)
+    return
+  args.output = args.output or os.path.join(os.path.dirname(__file__), "results",
+                                            "ract_epoch.json")
   split = load_vaecf_split(ML1M_VAECF)
   rows = UserRows(split.train, batch_size=BATCH, seed=args.seed)
   epochs, seed = args.epochs, args.seed

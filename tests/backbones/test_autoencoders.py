@@ -96,3 +96,67 @@ def test_leading_products_give_the_full_input_forward(name):
     for w, g in zip(want, got):
       # the split first layer sums in another order: ~2e-7 off on logits near 0 here
       np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=5e-6)
+
+
+def _sparse_batch(num_users=6, width=M, density=0.3, seed=0):
+  """A random sparse batch with non-binary values and an empty row, and its dense copy."""
+  rng = np.random.default_rng(seed)
+  dense = ((rng.random((num_users, width)) < density) * rng.uniform(0.5, 2.0, (num_users, width))
+           ).astype(np.float32)
+  dense[2] = 0.0
+  return tf.sparse.from_dense(dense), tf.constant(dense)
+
+
+def test_sparse_encoder_input_equals_the_dense_one():
+  sparse, dense = _sparse_batch()
+  mask = tf.SparseTensor(sparse.indices, tf.constant(
+      (np.random.default_rng(1).random(sparse.values.shape[0]) < 0.5).astype(np.float32)),
+      sparse.dense_shape)
+  for args in ((), (0.5,)):
+    got = encoder_input(sparse, *((mask,) + args if args else ()))
+    want = encoder_input(dense, *((tf.sparse.to_dense(mask),) + args if args else ()))
+    # one row norm per user, summed in another order: float32 rounding only
+    np.testing.assert_allclose(tf.sparse.to_dense(got).numpy(), want.numpy(), rtol=1e-6,
+                               atol=1e-7)
+  assert got.values.shape[0] == int(mask.values.numpy().sum())  # dropped entries removed
+
+
+@pytest.mark.parametrize("name", sorted(ACTORS))
+def test_sparse_inputs_give_the_dense_forward_and_gradients(name):
+  """Logits, KL, the reconstruction term and every weight's gradient; the first kernel's
+  gradient is IndexedSlices of the present items' rows only."""
+  actor = build_actor(name, M)
+  sparse, dense = _sparse_batch()
+  sparse, dense = encoder_input(sparse), encoder_input(dense)
+  labels_sparse, labels_dense = _sparse_batch(seed=3)
+  seed = tf.constant([1, 2], tf.int64)
+  for training in (False, True):
+    with tf.GradientTape(persistent=True) as tape:
+      got = actor(sparse, training=training, seed=seed)
+      want = actor(dense, training=training, seed=seed)
+      got_loss = tf.reduce_sum(actor.reconstruction_term(labels_sparse, got[0]) + got[1])
+      want_loss = tf.reduce_sum(actor.reconstruction_term(labels_dense, want[0]) + want[1])
+    for g, w in zip(got + (got_loss,), want + (want_loss,)):
+      np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-5)
+    variables = actor.trainable_variables
+    got_gradients = tape.gradient(got_loss, variables)
+    for variable, g, w in zip(variables, got_gradients, tape.gradient(want_loss, variables)):
+      np.testing.assert_allclose(tf.convert_to_tensor(g).numpy(), w.numpy(), rtol=1e-4,
+                                 atol=1e-5, err_msg=variable.name)
+    first = [g for v, g in zip(variables, got_gradients)
+             if v is actor.input_layers[0].kernel][0]
+    assert isinstance(first, tf.IndexedSlices)
+    assert set(first.indices.numpy()) == set(sparse.indices[:, 1].numpy())
+
+
+@pytest.mark.parametrize("name", ["vae", "dae"])
+def test_sparse_leading_products_equal_the_dense_ones(name):
+  """CF-SFL's x part of a [x, v] input, once per batch: sparse or dense, the same."""
+  actor = build_actor(name, M, input_width=M + 5)
+  sparse, dense = _sparse_batch()
+  for g, w in zip(actor.input_products(sparse), actor.input_products(dense)):
+    np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+  wide = tf.SparseTensor(sparse.indices, sparse.values, [6, M + 5])
+  want = actor(tf.concat([dense, tf.zeros([6, 5])], axis=1))
+  for g, w in zip(actor(wide), want):
+    np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)

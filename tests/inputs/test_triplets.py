@@ -69,3 +69,38 @@ def test_negatives_are_uniform_over_non_items():
 def test_a_user_with_every_item_is_an_input_error():
   with pytest.raises(InputError, match="user 1"):
     Triplets(sp.csr_matrix(np.array([[1, 0], [1, 1]], np.float32)))
+
+
+@pytest.mark.parametrize("drop_remainder", [True, False])
+def test_chunks_hold_the_epoch_batches_and_draw_their_negatives(drop_remainder):
+  """`chunks` cuts the same batches into elements of `steps`; `negatives_for` redraws them."""
+  triplets = Triplets(_matrix(), batch_size=8, seed=3, drop_remainder=drop_remainder)
+  _, batches = _epoch(triplets, 1)
+  chunks = list(triplets.chunks(1, steps=3))
+  full = triplets.num_pairs // 8
+  # full batches in elements of 3 (the last holds the rest), then the incomplete batch alone
+  expected_steps = [3] * (full // 3) + ([full % 3] if full % 3 else [])
+  if not drop_remainder:
+    expected_steps.append(1)
+  assert [int(c["user_index"].shape[0]) for c in chunks] == expected_steps
+  rows = [(c["user_index"][s], c["positive"][s], c["batch_index"][s], c["epoch_seed"])
+          for c in chunks for s in range(int(c["user_index"].shape[0]))]
+  assert len(rows) == len(batches)
+  for index, (batch, (users, positives, batch_index, seed)) in enumerate(zip(batches, rows)):
+    assert int(batch_index) == index
+    np.testing.assert_array_equal(users, batch["user_index"])
+    np.testing.assert_array_equal(positives, batch["positive"])
+    negatives = triplets.negatives_for(users, seed, batch_index)
+    np.testing.assert_array_equal(negatives, batch["negative"])
+    # the stream of NegativeSampler (the tf.data pipeline before issue 20)
+    np.testing.assert_array_equal(negatives, triplets.negatives.sample(
+        users, tf.random.experimental.stateless_fold_in(seed, batch_index)))
+
+
+def test_steps_per_element_makes_calls_give_chunks():
+  triplets = Triplets(_matrix(), batch_size=8, seed=3, steps_per_element=2)
+  element = next(iter(triplets(0)))
+  assert set(element) == {"user_index", "positive", "batch_index", "epoch_seed"}
+  assert element["user_index"].shape == (2, 8)
+  np.testing.assert_array_equal(element["epoch_seed"], [3, 0])
+  assert triplets(0).cardinality() == -(-triplets.batches_per_epoch // 2)

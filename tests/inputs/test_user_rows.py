@@ -1,7 +1,8 @@
-"""UserRows: dense batches equal the csr rows; order is seeded per epoch."""
+"""UserRows: dense and sparse batches equal the csr rows; order is seeded per epoch."""
 
 import numpy as np
 import scipy.sparse as sp
+import tensorflow as tf
 
 from tfrankcf.inputs.user_rows import UserRows
 
@@ -40,3 +41,18 @@ def test_drop_remainder():
   assert rows.batches_per_epoch == 2
   assert len(list(rows(0))) == 2
   assert UserRows(_matrix(), batch_size=4).batches_per_epoch == 3
+
+
+def test_sparse_batches_hold_the_dense_batches_values():
+  matrix = _matrix()
+  dense = list(UserRows(matrix, batch_size=4, seed=3)(epoch=1).as_numpy_iterator())
+  sparse = list(UserRows(matrix, batch_size=4, seed=3, sparse=True)(epoch=1))
+  assert len(sparse) == len(dense)
+  for s, d in zip(sparse, dense):
+    np.testing.assert_array_equal(s["user_index"].numpy(), d["user_index"])
+    history = s["history"]
+    assert isinstance(history, tf.SparseTensor) and history.values.dtype == tf.float32
+    np.testing.assert_array_equal(tf.sparse.to_dense(history).numpy(), d["history"])
+    indices = history.indices.numpy()  # row-major, items sorted within a row
+    np.testing.assert_array_equal(indices, sorted(map(tuple, indices)))
+    assert history.dense_shape.numpy().tolist() == [len(d["user_index"]), 7]

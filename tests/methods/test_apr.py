@@ -194,3 +194,34 @@ def test_apr_start_options_set_where_adversarial_training_starts():
     trainable = build_apr(split, config)
     assert trainable.restore_best_at == restore
     assert trainable.milestones == {"pretrained": 3}  # APR is compared with its BPR stage
+
+
+def test_fused_steps_train_bpr_then_apr_as_one_batch_per_call():
+  """Several APR steps per call (and the pre-training tf.cond inside the loop) change nothing."""
+  rng = np.random.default_rng(0)
+  matrix = sp.csr_matrix((rng.random((50, 40)) < 0.2).astype(np.float32))
+  results = []
+  for steps in (0, 3):
+    triplets = Triplets(matrix, batch_size=32, seed=5, drop_remainder=False,
+                        steps_per_element=steps)
+    model = APR(50, 40, APRConfig(embedding_dim=8, init_stddev=0.3, pretrain_epochs=1,
+                                  l2=0.01), seed=1)
+    model.compile(optimizer=model.apr_optimizer)
+    if steps:
+      model.sample_from(triplets)
+    logs = []
+    for epoch in range(3):
+      model.epoch.assign(epoch)
+      logs.append({k: v[0] for k, v in model.fit(triplets(epoch), verbose=0).history.items()})
+    results.append((model.mf.user_embeddings.numpy(), model.mf.item_embeddings.numpy(), logs,
+                    int(model.bpr_optimizer.iterations.numpy()),
+                    int(model.apr_optimizer.iterations.numpy())))
+  one, fused = results
+  assert fused[3:] == one[3:] == (triplets.batches_per_epoch, 2 * triplets.batches_per_epoch)
+  for a, b in zip(one[:2], fused[:2]):
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)  # another CPU's rounding only
+  assert [l["adv_loss"] for l in fused[2]][0] == 0.0 and fused[2][1]["adv_loss"] > 0
+  for a, b in zip(one[2], fused[2]):
+    assert a.keys() == b.keys()
+    for key in a:
+      np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-7)

@@ -1,4 +1,6 @@
-"""MF-BPR: TF1 Adagrad on the summed (or mean) BPR loss, row-sparse updates."""
+"""MF-BPR: TF1 Adagrad on the summed (or mean) BPR loss, row-sparse updates, fused steps."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -92,3 +94,170 @@ def test_id_based_scoring_skips_histories_and_refuses_unseen_users():
                              rtol=1e-6, atol=1e-10)  # scores ~1e-4
   with pytest.raises(InputError, match="unseen in training"):
     model.score(np.array([0, -1]), history)
+
+
+# -- fused steps (several batches per call, negatives drawn in the step) -------
+def _fused_matrix():
+  rng = np.random.default_rng(0)
+  return sp.csr_matrix((rng.random((50, 40)) < 0.2).astype(np.float32))
+
+
+def _train(model, triplets, epochs=2):
+  """(P, Q, per-epoch logs, optimiser steps) after `epochs` fit epochs on `triplets(epoch)`."""
+  model.compile(optimizer=model.optimizer or model.bpr_optimizer)
+  logs = []
+  for epoch in range(epochs):
+    if hasattr(model, "epoch"):
+      model.epoch.assign(epoch)
+    logs.append({k: v[0] for k, v in model.fit(triplets(epoch), verbose=0).history.items()})
+  return (model.mf.user_embeddings.numpy(), model.mf.item_embeddings.numpy(), logs,
+          int(model.bpr_optimizer.iterations.numpy()))
+
+
+def assert_same_training(make_model, steps=3, epochs=2):
+  """Fused elements of `steps` batches train exactly as one batch per call (and log the same)."""
+  results = []
+  for steps_per_element in (0, steps):
+    triplets = Triplets(_fused_matrix(), batch_size=32, seed=5, drop_remainder=False,
+                        steps_per_element=steps_per_element)
+    model = make_model()
+    if steps_per_element:
+      model.sample_from(triplets)
+    results.append(_train(model, triplets, epochs))
+  (p_one, q_one, logs_one, steps_one), (p_fused, q_fused, logs_fused, steps_fused) = results
+  assert steps_fused == steps_one
+  # the same ops on the same triplets; the tolerance only allows another CPU's rounding
+  np.testing.assert_allclose(p_fused, p_one, rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(q_fused, q_one, rtol=1e-5, atol=1e-7)
+  for one, fused in zip(logs_one, logs_fused):
+    assert one.keys() == fused.keys()
+    for key in one:  # trackers sum a chunk before adding it: float32 rounding
+      np.testing.assert_allclose(fused[key], one[key], rtol=1e-5, atol=1e-7)
+  return results
+
+
+def test_fused_steps_train_as_one_batch_per_call():
+  (p, _, logs, steps), _ = assert_same_training(
+      lambda: BPR(50, 40, BPRConfig(embedding_dim=8, init_stddev=0.3), seed=1))
+  assert steps == 2 * -(-_fused_matrix().nnz // 32)  # the incomplete batch is trained too
+  assert logs[1]["accuracy"] > 0.5 and not np.allclose(p, 0, atol=1e-3)
+
+
+def test_one_fused_step_is_one_adagrad_step_on_the_batch():
+  """A chunk of one batch makes `bpr_step`'s update on the triplets `negatives_for` draws."""
+  triplets = Triplets(_fused_matrix(), batch_size=16, seed=2, steps_per_element=1)
+  chunk = next(iter(triplets.chunks(0)))
+  batch = {"user_index": chunk["user_index"][0], "positive": chunk["positive"][0],
+           "negative": triplets.negatives_for(chunk["user_index"][0], chunk["epoch_seed"],
+                                              chunk["batch_index"][0])}
+  config = BPRConfig(embedding_dim=4, init_stddev=0.5, l2=0.1)
+  reference, fused = BPR(50, 40, config, seed=0), BPR(50, 40, config, seed=0)
+  reference.bpr_step(batch)
+  fused.sample_from(triplets)
+  fused.compile(optimizer=fused.bpr_optimizer)
+  tf.function(fused.train_step)(chunk)
+  np.testing.assert_allclose(fused.mf.user_embeddings.numpy(),
+                             reference.mf.user_embeddings.numpy(), rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(fused.mf.item_embeddings.numpy(),
+                             reference.mf.item_embeddings.numpy(), rtol=1e-5, atol=1e-7)
+  assert not np.array_equal(fused.mf.item_embeddings.numpy(),
+                            BPR(50, 40, config, seed=0).mf.item_embeddings.numpy())
+
+
+def test_fused_steps_need_the_triplets_they_sample_from():
+  triplets = Triplets(_fused_matrix(), batch_size=16, steps_per_element=2)
+  model = BPR(50, 40, BPRConfig(embedding_dim=4), seed=0)
+  model.compile(optimizer=model.bpr_optimizer)
+  with pytest.raises(ValueError, match="sample_from"):
+    model.fit(triplets(0), verbose=0)
+  with pytest.raises(ValueError, match="steps_per_call"):
+    BPRConfig(steps_per_call=0)
+
+
+def test_build_bpr_fuses_steps_on_one_device_without_xla():
+  from tfrankcf.datasets.interactions import Interactions  # pylint: disable=g-import-not-at-top
+  from tfrankcf.methods.bpr import build_bpr  # pylint: disable=g-import-not-at-top
+  from tfrankcf.protocols import make_split  # pylint: disable=g-import-not-at-top
+  from tfrankcf.training.config import RunConfig  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  users = np.repeat(np.arange(20), 8)
+  split = make_split("loo_full", Interactions.from_raw(
+      users, rng.integers(0, 30, len(users)), timestamps=np.arange(len(users))), 0)
+  config = RunConfig(method="bpr", protocol="loo_full", epochs=1, batch_size=16,
+                     params={"embedding_dim": 4, "steps_per_call": 4})
+  trainable = build_bpr(split, config)
+  assert trainable.dataset_fn.steps_per_element == 4
+  assert trainable.model.triplets is trainable.dataset_fn
+  assert set(next(iter(trainable.dataset_fn(0)))) >= {"batch_index", "epoch_seed"}
+  with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+    distributed = build_bpr(split, config)
+  assert distributed.dataset_fn.steps_per_element == 0  # one batch per replica step
+  assert "negative" in next(iter(distributed.dataset_fn(0)))
+  xla = build_bpr(split, dataclasses.replace(config, jit_compile=True))
+  assert xla.dataset_fn.steps_per_element == 0 and xla.model.triplets is None
+  xla.model.compile(optimizer=xla.model.optimizer, jit_compile=True)  # as run_trainable does
+  assert np.isfinite(xla.model.fit(xla.dataset_fn(0), verbose=0).history["loss"][0])
+
+
+def _loop_run(output_dir, epochs, seed=0):
+  """`train_and_evaluate` of `build_bpr`'s fused Trainable on a small loo_full split."""
+  from tfrankcf.datasets.interactions import Interactions  # pylint: disable=g-import-not-at-top
+  from tfrankcf.methods.bpr import build_bpr  # pylint: disable=g-import-not-at-top
+  from tfrankcf.protocols import make_split  # pylint: disable=g-import-not-at-top
+  from tfrankcf.protocols.reporting import REPORTING  # pylint: disable=g-import-not-at-top
+  from tfrankcf.training.config import RunConfig  # pylint: disable=g-import-not-at-top
+  from tfrankcf.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  users = np.repeat(np.arange(30), 12)
+  split = make_split("loo_full", Interactions.from_raw(
+      users, (users * 7 + rng.integers(0, 25, len(users))) % 60,
+      timestamps=np.arange(len(users))), 0)
+  config = RunConfig(method="bpr", protocol="loo_full", epochs=epochs, batch_size=16,
+                     seed=seed, params={"embedding_dim": 4, "steps_per_call": 4,
+                                        "robustness_eps": []})
+  trainable = build_bpr(split, config)
+  assert trainable.dataset_fn.steps_per_element == 4
+  outcome = train_and_evaluate(trainable.model, trainable.dataset_fn, split,
+                               REPORTING["loo_full"], str(output_dir), epochs=epochs)
+  return outcome, trainable.model.mf.user_embeddings.numpy()
+
+
+def test_fused_steps_resume_exactly_and_follow_the_seed(tmp_path):
+  """In-graph negatives are a function of (seed, epoch, batch): a resumed run is the same run."""
+  straight, weights = _loop_run(tmp_path / "straight", epochs=3)
+  _loop_run(tmp_path / "resumed", epochs=1)
+  resumed, resumed_weights = _loop_run(tmp_path / "resumed", epochs=3)
+  # exact: the same kernels on the same machine
+  np.testing.assert_array_equal(resumed_weights, weights)
+  assert resumed["metrics"] == straight["metrics"]
+  strip = lambda history: [{k: v for k, v in e.items() if k != "train_seconds"} for e in history]
+  assert strip(resumed["history"]) == strip(straight["history"])
+  again, again_weights = _loop_run(tmp_path / "again", epochs=3)
+  np.testing.assert_array_equal(again_weights, weights)
+  _, other_weights = _loop_run(tmp_path / "other", epochs=3, seed=1)
+  assert not np.allclose(other_weights, weights, atol=1e-4)
+
+
+def test_sparse_adagrad_is_keras_adagrad_on_repeated_rows():
+  """The fused kernel update equals `apply_gradients` (rows summed, then TF1 Adagrad)."""
+  from tfrankcf.methods.bpr import adagrad, sparse_adagrad  # pylint: disable=g-import-not-at-top
+  config = BPRConfig(embedding_dim=3, init_stddev=0.5)
+  models = [BPR(4, 6, config, seed=0) for _ in range(2)]
+  batch = _batch([0, 0, 3, 0], [1, 3, 1, 5], [3, 2, 4, 1])  # repeated users and items
+  updated = []
+  for model, fast in zip(models, (False, True)):
+    optimizer = adagrad(config)
+    optimizer.build(model.mf.trainable_variables)
+    for _ in range(2):  # the second step reads the accumulators of the first
+      with tf.GradientTape() as tape:
+        loss, _ = model.bpr_objective(batch)
+      variables = model.mf.trainable_variables
+      gradients = tape.gradient(loss, variables)
+      if fast:
+        sparse_adagrad(optimizer, zip(gradients, variables))
+      else:
+        optimizer.apply_gradients(zip(gradients, variables))
+    updated.append([v.numpy() for v in variables + optimizer.variables])
+  for keras_value, fast_value in zip(*updated):
+    np.testing.assert_allclose(fast_value, keras_value, rtol=1e-6, atol=1e-8)
+  assert int(updated[1][2]) == 2  # the optimiser's step count

@@ -13,13 +13,23 @@ makes one and lets a caller change any field (e.g. CF-SFL widens the input to
 The model does not normalise or corrupt its input: `encoder_input` does that
 (L2-normalise the full row, then apply a dropout mask rescaled by 1/keep), so
 that RaCT can reuse the same Bernoulli mask as its observed/held-out split.
+
+Sparse input: a history of a few dozen items in a catalogue of tens of
+thousands is mostly zeros, and a dense first layer multiplies them all. The
+model, `encoder_input` and `input_products` also take a `tf.SparseTensor`
+row batch: the normalisation and the mask then touch only its non-zeros
+(dropping a zero leaves it zero, so it is the same dropout), and the first
+layer is a gather of the kernel's rows of the present items weighted by their
+values and summed per user (`sparse_product`), whose kernel gradient is an
+`IndexedSlices` of those rows instead of a dense [M, H] product of zeros. The
+output layer and its softmax stay dense over the whole catalogue.
 """
 
 import dataclasses
 
 import tensorflow as tf
 
-from tfrankcf.backbones.likelihoods import Reconstruction, get_reconstruction
+from tfrankcf.backbones.likelihoods import Reconstruction, get_reconstruction, multinomial_nll
 from tfrankcf.errors import InputError
 
 
@@ -93,13 +103,104 @@ ACTORS: dict[str, ActorConfig] = {
 }
 
 
-def encoder_input(history: tf.Tensor, mask: tf.Tensor | None = None,
-                  keep_prob: float = 1.0) -> tf.Tensor:
-  """L2-normalised rows, then (in training) the dropout `mask` rescaled by 1/keep."""
-  normalised = tf.math.l2_normalize(history, axis=1)
+def is_sparse(rows) -> bool:
+  """Whether `rows` is a `tf.SparseTensor` batch of rows (else a dense [B, M] tensor)."""
+  return isinstance(rows, tf.SparseTensor)
+
+
+def dense_rows(rows) -> tf.Tensor:
+  """`rows` as a dense [B, M] tensor (for the terms that read the whole row)."""
+  return tf.sparse.to_dense(rows) if is_sparse(rows) else rows
+
+
+def with_values(rows: tf.SparseTensor, values: tf.Tensor) -> tf.SparseTensor:
+  """A sparse batch with `rows`' positions and new `values` [nnz]."""
+  return tf.SparseTensor(rows.indices, values, rows.dense_shape)
+
+
+def row_sums(rows) -> tf.Tensor:
+  """sum_m rows[b, m] [B], dense or sparse."""
+  if is_sparse(rows):
+    return tf.math.unsorted_segment_sum(rows.values, rows.indices[:, 0], rows.dense_shape[0])
+  return tf.reduce_sum(rows, axis=1)
+
+
+def kept(history, mask):
+  """history * mask (the observed part of a dropped-out row); sparse: same positions."""
+  if is_sparse(history):
+    return with_values(history, history.values * mask.values)
+  return history * mask
+
+
+def dropped(history, mask):
+  """history * (1 - mask) (the held-out part of a dropped-out row)."""
+  if is_sparse(history):
+    return with_values(history, history.values * (1.0 - mask.values))
+  return history * (1.0 - mask)
+
+
+def encoder_input(history, mask=None, keep_prob: float = 1.0):
+  """L2-normalised rows, then (in training) the dropout `mask` rescaled by 1/keep.
+
+  `history` dense [B, M], or a `tf.SparseTensor` with `mask` a SparseTensor of
+  the same positions (0/1 values): then the result is sparse too, without the
+  dropped entries, and equals the dense one (`tf.math.l2_normalize`'s epsilon).
+  """
+  if not is_sparse(history):
+    normalised = tf.math.l2_normalize(history, axis=1)
+    if mask is None:
+      return normalised
+    return normalised * mask / keep_prob
+  users = history.indices[:, 0]
+  squares = tf.math.unsorted_segment_sum(tf.square(history.values), users,
+                                         history.dense_shape[0])
+  scale = tf.math.rsqrt(tf.maximum(squares, 1e-12))
+  normalised = with_values(history, history.values * tf.gather(scale, users))
   if mask is None:
     return normalised
-  return normalised * mask / keep_prob
+  kept_entries = tf.sparse.retain(normalised, mask.values > 0)
+  return with_values(kept_entries, kept_entries.values / keep_prob)
+
+
+def sparse_product(inputs: tf.SparseTensor, kernel: tf.Variable) -> tf.Tensor:
+  """inputs [B, K] @ kernel[:K] [B, H] as an embedding bag over the non-zeros.
+
+  A gather of the kernel rows of the present columns, weighted by the values
+  and summed per row: O(nnz * H), and the kernel's gradient is the
+  `IndexedSlices` of those rows (the optimiser's sparse update).
+  """
+  rows = tf.gather(kernel, inputs.indices[:, 1]) * inputs.values[:, None]
+  return tf.math.unsorted_segment_sum(rows, inputs.indices[:, 0], inputs.dense_shape[0])
+
+
+@tf.autograph.experimental.do_not_convert
+def sparse_multinomial_nll(labels: tf.SparseTensor, logits: tf.Tensor) -> tf.Tensor:
+  """`multinomial_nll` [B] of sparse `labels`: logsumexp(logits) * sum(x) - sum_j x_j logits_j.
+
+  The softmax over the whole catalogue is exact; its exponentials are kept
+  from the forward pass for the gradient softmax * sum(x) - x (with respect to
+  the logits; the labels are data), one pass over [B, M] fewer each way than
+  differentiating `tf.nn.log_softmax`.
+  """
+  users = labels.indices[:, 0]
+  batch = tf.shape(logits, out_type=tf.int64)[0]
+  totals = tf.math.unsorted_segment_sum(labels.values, users, batch)
+
+  @tf.custom_gradient
+  def nll(logits):
+    top = tf.reduce_max(logits, axis=-1, keepdims=True)
+    exponentials = tf.exp(logits - top)
+    sums = tf.reduce_sum(exponentials, axis=-1)
+    picked = tf.math.unsorted_segment_sum(
+        labels.values * tf.gather_nd(logits, labels.indices), users, batch)
+
+    def gradient(upstream):
+      softmax_part = exponentials * (upstream * totals / sums)[:, None]
+      return tf.tensor_scatter_nd_sub(softmax_part, labels.indices,
+                                      labels.values * tf.gather(upstream, users))
+    return (tf.math.log(sums) + top[:, 0]) * totals - picked, gradient
+
+  return nll(logits)
 
 
 class Autoencoder(tf.keras.Model):
@@ -151,26 +252,34 @@ class Autoencoder(tf.keras.Model):
       return [self.mean_layer, self.log_variance_layer]
     return [self.latent_layer]
 
-  def input_products(self, leading: tf.Tensor) -> list:
-    """leading @ W[:k] for each input layer (k = leading's width).
+  def input_products(self, leading) -> list:
+    """leading @ W[:k] for each input layer (k = leading's width; sparse or dense).
 
     The part of the first layer that a loop whose trailing input columns
     change (CF-SFL's [x, v_t]) computes once instead of once per step: the
     M-wide product is most of an encoder's cost.
     """
+    if is_sparse(leading):
+      return [sparse_product(leading, layer.kernel) for layer in self.input_layers]
     width = leading.shape[-1]
+    if width is None:  # e.g. densified from a SparseTensor in a graph
+      width = tf.shape(leading)[-1]
     return [tf.matmul(leading, layer.kernel[:width]) for layer in self.input_layers]
 
   def _read_input(self, index: int, layer, inputs, leading_products):
     if leading_products is None:
+      if is_sparse(inputs):
+        return layer.activation(tf.nn.bias_add(sparse_product(inputs, layer.kernel),
+                                               layer.bias))
       return layer(inputs)
     trailing = layer.kernel[self.input_width - inputs.shape[-1]:]
     return layer.activation(tf.nn.bias_add(
         leading_products[index] + tf.matmul(inputs, trailing), layer.bias))
 
   def call(self, inputs, training=False, seed=None, leading_products=None):
-    """`inputs` [B, input_width]; or, with `leading_products` (`input_products` of
-    the leading columns), only the trailing columns."""
+    """`inputs` [B, input_width] (dense or a `tf.SparseTensor`); or, with
+    `leading_products` (`input_products` of the leading columns), only the
+    trailing columns (dense)."""
     def read(index, layer):
       return self._read_input(index, layer, inputs, leading_products)
 
@@ -194,6 +303,20 @@ class Autoencoder(tf.keras.Model):
     for layer in self.decoder_layers:
       z = layer(z)
     return self.output_layer(z), kl
+
+  def reconstruction_term(self, labels, logits: tf.Tensor, seed=None) -> tf.Tensor:
+    """The reconstruction term [B] of `labels` (dense or sparse rows) and `logits` [B, M].
+
+    The multinomial reads a sparse row's non-zeros only (log-softmax over the
+    whole catalogue, gathered at the items); another term gets the dense row.
+    `seed`: a stochastic term's stateless seed.
+    """
+    if is_sparse(labels) and self.reconstruction is multinomial_nll:
+      return sparse_multinomial_nll(labels, logits)
+    labels = dense_rows(labels)
+    if seed is None:
+      return self.reconstruction(labels, logits)
+    return self.reconstruction(labels, logits, seed=seed)
 
   def l2_penalty(self) -> tf.Tensor:
     """`config.l2 * sum(kernel^2)` over every layer (biases excluded, as vae_cf)."""

@@ -13,7 +13,7 @@ sum of B's rows,
   h(x, a) = (1 / |x|) * sum_j x_j B_j + sum_j a_j B_j,
 
 computed as two [B, M] x [M, d] products (sparse-dense for a `tf.SparseTensor`
-history), never an M x M one. `a` is a distribution over items (the
+history or ground-truth distribution), never an M x M one. `a` is a distribution over items (the
 recommender's softmax, or a ground-truth row normalised to sum 1).
 
 Trainable variables split as in the paper's min-max game: the reward
@@ -27,7 +27,7 @@ HIDDEN_DIMS = (128, 128, 128)  # Table 2, both networks
 
 
 class Fusion(tf.keras.layers.Layer):
-  """h(x, a) [B, d] from a history x [B, M] (dense or sparse) and a distribution a [B, M]."""
+  """h(x, a) [B, d] from a history x [B, M] and a distribution a [B, M] (dense or sparse)."""
 
   def __init__(self, num_items: int, embedding_dim: int = EMBEDDING_DIM, **kwargs):
     super().__init__(**kwargs)
@@ -40,7 +40,8 @@ class Fusion(tf.keras.layers.Layer):
   def observed_mean(self, history) -> tf.Tensor:
     """(1 / |x|) sum_j x_j B_j, zero for an empty history."""
     if isinstance(history, tf.SparseTensor):
-      count = tf.sparse.reduce_sum(history, axis=1, keepdims=True)
+      count = tf.math.unsorted_segment_sum(history.values, history.indices[:, 0],
+                                           history.dense_shape[0])[:, None]
       total = tf.sparse.sparse_dense_matmul(history, self.table)
     else:
       count = tf.reduce_sum(history, axis=1, keepdims=True)
@@ -48,7 +49,11 @@ class Fusion(tf.keras.layers.Layer):
     return total / tf.maximum(count, 1.0)
 
   def call(self, history, recommendation):
-    return self.observed_mean(history) + tf.matmul(recommendation, self.table)
+    if isinstance(recommendation, tf.SparseTensor):  # a ground-truth row a ~ D
+      weighted = tf.sparse.sparse_dense_matmul(recommendation, self.table)
+    else:
+      weighted = tf.matmul(recommendation, self.table)
+    return self.observed_mean(history) + weighted
 
 
 def _mlp(dims, output_units, output_activation=None, name=None):

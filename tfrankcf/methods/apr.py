@@ -41,7 +41,7 @@ import tensorflow as tf
 from tfrankcf.backbones.mf import MatrixFactorization, triplet_margins
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.triplets import Triplets
-from tfrankcf.losses.pairwise import bpr_loss
+from tfrankcf.losses.pairwise import MARGIN_CLIP, bpr_loss
 from tfrankcf.methods import base
 from tfrankcf.methods.bpr import BPR, BPRConfig, adagrad, config_from_params, triplets_for
 from tfrankcf.metrics import evaluate
@@ -95,18 +95,26 @@ def fast_gradient_perturbation(ids: tf.Tensor, gradients: tf.Tensor,
 
 def adversarial_perturbations(user_index, positive, negative, user_vectors,
                               positive_vectors, negative_vectors, eps: float):
-  """Delta_adv for the gathered rows of one batch: (d_u, d_i, d_j), each [B, K]."""
-  with tf.GradientTape() as tape:
-    tape.watch([user_vectors, positive_vectors, negative_vectors])
-    clean = tf.reduce_sum(bpr_loss(
-        triplet_margins(user_vectors, positive_vectors, negative_vectors)))
-  grad_u, grad_i, grad_j = tape.gradient(
-      clean, [user_vectors, positive_vectors, negative_vectors])
-  delta_u = fast_gradient_perturbation(user_index, grad_u, eps)
-  delta_items = fast_gradient_perturbation(
-      tf.concat([positive, negative], 0), tf.concat([grad_i, grad_j], 0), eps)
-  delta_i, delta_j = tf.split(delta_items, 2)
-  return tuple(tf.stop_gradient(d) for d in (delta_u, delta_i, delta_j))
+  """Delta_adv for the gathered rows of one batch: (d_u, d_i, d_j), each [B, K].
+
+  The gradient of the clean summed BPR loss with respect to the rows is written
+  out (fewer ops than a tape): with x = <p_u, q_i - q_j> and
+  g = d softplus(-clip(x)) / dx = -sigmoid(-x) inside the clip (0 outside),
+  d/dp_u = g (q_i - q_j), d/dq_i = g p_u, d/dq_j = -g p_u.
+  """
+  margins = triplet_margins(user_vectors, positive_vectors, negative_vectors)
+  low, high = MARGIN_CLIP
+  slope = tf.where((margins >= low) & (margins <= high), -tf.sigmoid(-margins),
+                   tf.zeros_like(margins))[:, None]
+  grad_u = slope * (positive_vectors - negative_vectors)
+  grad_i = slope * user_vectors
+  grad_j = -grad_i
+  # One pass over the rows of both tables: item ids follow the user ids (no row is shared).
+  num_users = tf.reduce_max(user_index) + 1
+  rows = fast_gradient_perturbation(
+      tf.concat([user_index, positive + num_users, negative + num_users], 0),
+      tf.concat([grad_u, grad_i, grad_j], 0), eps)
+  return tuple(tf.stop_gradient(d) for d in tf.split(rows, 3))
 
 
 class APR(BPR):
@@ -167,7 +175,7 @@ class APR(BPR):
         self._traced_pretraining = pretraining
         self.train_function = None  # Keras traces a new one
 
-  def train_step(self, batch):
+  def one_step(self, batch):
     if self.config.pretrain_epochs > 0:
       def pretrain():
         loss, margins = self.bpr_step(batch)
@@ -175,17 +183,13 @@ class APR(BPR):
       if base.is_distributed(self.distribute_strategy):
         # MirroredStrategy cannot all-reduce gradients inside tf.cond: the phase of
         # `prepare_epoch` is fixed when the step is traced.
-        loss, margins, adversarial = (pretrain() if self._traced_pretraining
-                                      else self.apr_step(batch))
-      else:
-        loss, margins, adversarial = tf.cond(
-            self.epoch < self.config.pretrain_epochs, pretrain,
-            lambda: self.apr_step(batch))
-    else:
-      loss, margins, adversarial = self.apr_step(batch)
-    self.track(loss, margins)
-    self.adversarial_tracker.update_state(adversarial)
-    return {m.name: m.result() for m in self.metrics}
+        return pretrain() if self._traced_pretraining else self.apr_step(batch)
+      return tf.cond(self.epoch < self.config.pretrain_epochs, pretrain,
+                     lambda: self.apr_step(batch))
+    return self.apr_step(batch)
+
+  def track_adversarial(self, adversarial, steps):
+    self.adversarial_tracker.update_state(adversarial, sample_weight=steps)
 
   @property
   def metrics(self):
@@ -354,7 +358,7 @@ def build_apr(split, config):
   if config.params.get("init_checkpoint"):
     model.restore_embeddings(config.params["init_checkpoint"])
   model.compile(optimizer=model.apr_optimizer)
-  triplets = triplets_for(split, apr_config, config.seed)
+  triplets = triplets_for(split, apr_config, config.seed, model, config.jit_compile)
   pretrain = apr_config.pretrain_epochs
   return Trainable(model=model, dataset_fn=triplets,
                    examples_per_epoch=triplets.examples_per_epoch,

@@ -15,19 +15,64 @@ All randomness of a batch (dropout mask, latent noise, sampled lists) is drawn
 statelessly from (seed, step): a resumed run repeats it exactly. Under
 tf.distribute each replica folds in its id, so its users get their own draws.
 
+The history may be dense [B, M] or a `tf.SparseTensor` (`UserRows(sparse=True)`,
+what the builders use unless the run is distributed or XLA-compiled: the
+first layer then reads only the non-zeros, see `backbones.autoencoders`).
+The dropout mask of a dense history is one uniform per entry of [B, M] (the
+stream of the releases before sparse inputs); of a sparse one, one uniform per
+non-zero, in the batch's row-major order: the same Bernoulli(keep) dropout
+on the items and deterministic in (seed, step), but another stream, so a
+sparse run's draws differ from a dense run's (equal in distribution).
+
+The actor's optimiser is `FusedAdam`: Keras's Adam (same slots and update) in
+TensorFlow's one-pass kernel.
+
 `build_autoencoder(split, config)` is the `train_baseline --method=vae|dae|mf|warp`
 entry point.
 """
 
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import Autoencoder, build_actor, encoder_input
+from tfrankcf.backbones.autoencoders import (Autoencoder, build_actor, encoder_input, is_sparse,
+                                             with_values)
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods import base
 
 DEFAULT_BATCH_SIZE = 500  # users per batch, Mult-VAE and RaCT
 # Streams of `noise_seed`: 0 dropout mask, 1 latent noise (2, 3: CF-SFL; 7: RaCT).
 _RECONSTRUCTION_STREAM = 4  # a stochastic reconstruction term's draws
+
+
+class FusedAdam(tf.keras.optimizers.Adam):
+  """Keras's Adam with each variable's update in TensorFlow's fused `ResourceApplyAdam`.
+
+  The same slots (so the same checkpoints) and the same arithmetic as Keras's
+  dense update, m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2),
+  w -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), in one pass over the
+  variable instead of a dozen: for the autoencoders' two [M, H] kernels the
+  optimiser step is a large share of a batch. Adam's update touches every row
+  (the moments decay everywhere), so a sparse gradient (`IndexedSlices`, the
+  sparse first layer's) is summed into a dense one first, which is cheaper
+  than Keras's own sparse update (decay, then scatter, per moment).
+  """
+
+  def update_step(self, gradient, variable):
+    if self.amsgrad:
+      return super().update_step(gradient, variable)
+    dtype = variable.dtype
+    local_step = tf.cast(self.iterations + 1, dtype)
+    key = self._var_key(variable)
+    if isinstance(gradient, tf.IndexedSlices):
+      gradient = tf.math.unsorted_segment_sum(gradient.values, gradient.indices,
+                                              tf.shape(variable, out_type=tf.int64)[0])
+    return tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle, m=self._momentums[self._index_dict[key]].handle,
+        v=self._velocities[self._index_dict[key]].handle,
+        beta1_power=tf.pow(tf.cast(self.beta_1, dtype), local_step),
+        beta2_power=tf.pow(tf.cast(self.beta_2, dtype), local_step),
+        lr=tf.cast(self.learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
+        beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
+        grad=gradient)
 
 
 class AutoencoderModel(base.Model):
@@ -44,7 +89,7 @@ class AutoencoderModel(base.Model):
                             aggregation=first)
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch",
                              aggregation=first)
-    self.actor_optimizer = tf.keras.optimizers.Adam(learning_rate)
+    self.actor_optimizer = FusedAdam(learning_rate)
     self.actor_optimizer.build(actor.trainable_variables)
     self.kl_tracker = tf.keras.metrics.Mean(name="kl")
     self.beta_tracker = tf.keras.metrics.Mean(name="beta")
@@ -64,12 +109,15 @@ class AutoencoderModel(base.Model):
     base_seed = tf.constant([self.seed, stream], tf.int64)
     return base.replica_seed(tf.random.experimental.stateless_fold_in(base_seed, self.step))
 
-  def sample_mask(self, history: tf.Tensor) -> tf.Tensor:
-    """Bernoulli(keep_prob) mask b [B, M]: the encoder's input dropout."""
-    uniform = tf.random.stateless_uniform(tf.shape(history), seed=self.noise_seed(0))
-    return tf.cast(uniform < self.actor.config.keep_prob, history.dtype)
+  def sample_mask(self, history):
+    """Bernoulli(keep_prob) mask b: the encoder's input dropout.
 
-  def observed_input(self, history: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    Dense [B, M] for a dense history; for a sparse one a SparseTensor of its
+    positions (the draws of the non-zeros only, module doc).
+    """
+    return dropout_mask(history, self.actor.config.keep_prob, self.noise_seed(0))
+
+  def observed_input(self, history, mask=None):
     """The normalised history; with `mask`, dropped out as in training."""
     if mask is None:
       return encoder_input(history)
@@ -92,13 +140,17 @@ class AutoencoderModel(base.Model):
     del user_index  # autoencoders score from the history alone
     return self.forward(history)[0]
 
+  def score_tf(self, user_index, history):
+    """The evaluator's compiled scorer: the sparse history read as such (no dense copy)."""
+    return self.predict_scores(user_index, history)
+
   # -- training --------------------------------------------------------------
-  def reconstruction_loss(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+  def reconstruction_loss(self, labels, logits: tf.Tensor) -> tf.Tensor:
     """The actor's reconstruction term [B]; a stochastic one draws from this step's seed."""
-    reconstruction = self.actor.reconstruction
-    if getattr(reconstruction, "stochastic", False):
-      return reconstruction(labels, logits, seed=self.noise_seed(_RECONSTRUCTION_STREAM))
-    return reconstruction(labels, logits)
+    if getattr(self.actor.reconstruction, "stochastic", False):
+      return self.actor.reconstruction_term(labels, logits,
+                                            seed=self.noise_seed(_RECONSTRUCTION_STREAM))
+    return self.actor.reconstruction_term(labels, logits)
 
   def actor_mle_step(self, history: tf.Tensor, mask: tf.Tensor):
     """One optimiser step on the actor's own objective; returns (nll [B], logits)."""
@@ -163,6 +215,22 @@ class AutoencoderModel(base.Model):
     return [self.loss_tracker, self.kl_tracker, self.beta_tracker]
 
 
+def dropout_mask(history, keep_prob: float, seed: tf.Tensor):
+  """Bernoulli(keep_prob) mask of `history` from the stateless `seed` [2] (module doc)."""
+  if is_sparse(history):
+    uniform = tf.random.stateless_uniform(tf.shape(history.values), seed=seed)
+    return with_values(history, tf.cast(uniform < keep_prob, history.dtype))
+  uniform = tf.random.stateless_uniform(tf.shape(history), seed=seed)
+  return tf.cast(uniform < keep_prob, history.dtype)
+
+
+def sparse_rows_for(config) -> bool:
+  """Whether a run's training batches are sparse: not under --jit_compile (XLA needs the
+  static shapes of the dense rows) nor tf.distribute (the batch is cut per replica by
+  slicing, which a `tf.SparseTensor` does not support)."""
+  return not getattr(config, "jit_compile", False) and not tf.distribute.has_strategy()
+
+
 ACTOR_PARAMS = ("encoder_dims", "latent_dim", "decoder_dims", "l2", "keep_prob",
                 "beta_max", "anneal_steps", "anneal_epochs", "reconstruction", "candidates",
                 "list_size", "memory_budget_mb")
@@ -191,5 +259,5 @@ def build_autoencoder(split, config):
                            learning_rate=params.get("actor_learning_rate", 1e-3))
   model.compile(optimizer=model.actor_optimizer)
   rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
-                  seed=config.seed)
+                  seed=config.seed, sparse=sparse_rows_for(config))
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users)

@@ -5,7 +5,8 @@ A method is a `tf.keras.Model` that (1) scores items for a batch of users and
 differs:
 
 * `predict_scores(user_index, history)`: scores of every item, [B, M]. This is
-  what the evaluator and the SavedModel export call.
+  what the evaluator (through `score` or, compiled with the top-k, `score_tf`)
+  and the SavedModel export call.
 * `compute_example_losses(batch, training)`: per-example training losses [B]
   for the common single-optimiser case; the base `train_step` averages them
   over the *global* batch (correct under `tf.distribute`) and adds the
@@ -115,17 +116,40 @@ class Model(tf.keras.Model):
   def _score_candidates(self, user_index, history, items):
     return self.predict_candidate_scores(user_index, history, items)
 
+  def check_users(self, user_index: np.ndarray) -> None:
+    """Raises InputError if an ID-based model is asked to score users unseen in training."""
+    if not self.uses_history and np.any(np.asarray(user_index) < 0):
+      raise InputError(
+          f"{type(self).__name__} scores users by their id and cannot rank users unseen "
+          "in training (protocol 'strong'); use loo_sampled, loo_full or given")
+
+  def score_tf(self, user_index: tf.Tensor, history: tf.SparseTensor) -> tf.Tensor:
+    """Scores [B, M] in TensorFlow, for the evaluator's compiled full ranking.
+
+    `history` is a float32 SparseTensor [B, M] (empty for ID-based models); the
+    default densifies it on the device and calls `predict_scores`, like `score`.
+    A model that can read the sparse history directly may override this.
+    """
+    if self.uses_history:
+      dense = tf.sparse.to_dense(history)
+    else:
+      dense = tf.zeros([tf.shape(user_index)[0], 0])
+    return self.predict_scores(user_index, dense)
+
+  @property
+  def supports_score_tf(self) -> bool:
+    """Whether `score_tf` scores as `score` does (False if only `score` is overridden)."""
+    cls = type(self)
+    return cls.score is Model.score or cls.score_tf is not Model.score_tf
+
   def score(self, user_index: np.ndarray, history: sp.csr_matrix,
             items: np.ndarray | None = None) -> np.ndarray:
     """Numpy-facing scorer used by `tfrankcf.metrics.evaluate`."""
     user_index = np.asarray(user_index, np.int64)
+    self.check_users(user_index)
     if self.uses_history:
       dense = tf.constant(history.toarray().astype(np.float32, copy=False))
     else:
-      if np.any(user_index < 0):
-        raise InputError(
-            f"{type(self).__name__} scores users by their id and cannot rank users unseen "
-            "in training (protocol 'strong'); use loo_sampled, loo_full or given")
       dense = tf.zeros([len(user_index), 0])
     user_index = tf.constant(user_index)
     if items is None:

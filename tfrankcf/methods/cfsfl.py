@@ -47,6 +47,11 @@ run keeps the best recommender of stage 1 as its "pretrained" milestone
 (`tfrankcf.training.loop`), so that results compare CF-SFL with its own
 pre-trained model by a paired test over users.
 
+A sparse history batch (`UserRows(sparse=True)`, the builder's default) stays
+sparse through the recommender's first layer (`input_products`, once per
+batch), the virtual user's x and the ground truth a ~ D; the recommendations
+softmax(logits) are dense.
+
 `build_cfsfl(split, config)` is the `train_cfsfl` entry point.
 """
 
@@ -55,13 +60,13 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import Autoencoder
+from tfrankcf.backbones.autoencoders import Autoencoder, is_sparse, kept, row_sums, with_values
 from tfrankcf.backbones.virtual_user import EMBEDDING_DIM, HIDDEN_DIMS, VirtualUser
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods import base
 from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
-                                          actor_from_params)
+                                          actor_from_params, sparse_rows_for)
 from tfrankcf.metrics import evaluate
 
 FEEDBACK_INIT = ("zeros", "glorot")
@@ -168,9 +173,14 @@ class CFSFL(AutoencoderModel):
     self.neg_log_reward_tracker = tf.keras.metrics.Mean(name="neg_log_reward")
 
   # -- the loop --------------------------------------------------------------
-  def actor_input(self, history, mask=None) -> tf.Tensor:
+  def actor_input(self, history, mask=None):
     """[normalised x (dropped out by `mask`), v = 0]: the recommender without feedback."""
-    return tf.concat([self.observed_input(history, mask),
+    observed = self.observed_input(history, mask)
+    if is_sparse(observed):  # the zero feedback columns hold no entries
+      width = tf.constant(self.actor.input_width, tf.int64)
+      return tf.SparseTensor(observed.indices, observed.values,
+                             tf.stack([observed.dense_shape[0], width]))
+    return tf.concat([observed,
                       tf.zeros([tf.shape(history)[0], self.config.feedback_width])], axis=1)
 
   def unroll(self, history, steps: int, mask=None, training=False,
@@ -183,7 +193,7 @@ class CFSFL(AutoencoderModel):
     base_seed = self.noise_seed(stream)
     products = self.actor.input_products(self.observed_input(history, mask))
     seen = self.virtual_user_history(history, mask)
-    feedback = tf.zeros([tf.shape(history)[0], self.config.feedback_width])
+    feedback = tf.zeros([tf.shape(products[0])[0], self.config.feedback_width])
     for t in range(steps + 1):
       seed = tf.random.experimental.stateless_fold_in(base_seed, t)
       logits, kl = self.actor(feedback, training=training and mask is not None, seed=seed,
@@ -199,7 +209,7 @@ class CFSFL(AutoencoderModel):
     the dropped items the reconstruction must predict)."""
     if mask is None or self.config.feedback_history == "full":
       return history
-    return history * mask  # the 0/1 dropout mask
+    return kept(history, mask)  # the 0/1 dropout mask
 
   def predict_scores(self, user_index, history):
     """a_T; before stage 3 (no trained feedback yet) the base recommender, T = 0."""
@@ -226,9 +236,12 @@ class CFSFL(AutoencoderModel):
 
   # -- steps -----------------------------------------------------------------
   @staticmethod
-  def ground_truth(history) -> tf.Tensor:
-    """a ~ D: the user's items as a distribution (rows sum to 1)."""
-    return history / tf.maximum(tf.reduce_sum(history, axis=1, keepdims=True), 1.0)
+  def ground_truth(history):
+    """a ~ D: the user's items as a distribution (rows sum to 1); sparse for a sparse row."""
+    totals = tf.maximum(row_sums(history), 1.0)
+    if is_sparse(history):
+      return with_values(history, history.values / tf.gather(totals, history.indices[:, 0]))
+    return history / totals[:, None]
 
   def reward_step(self, history, mask, steps: int):
     """One step of phi on ground truth (real) vs a T-step recommendation (fake)."""
@@ -254,7 +267,7 @@ class CFSFL(AutoencoderModel):
                           if self.config.unroll_steps > 0 else [])
     with tf.GradientTape() as tape:
       logits, kl = self.unroll(history, self.config.unroll_steps, mask, training=True)
-      nll = self.actor.reconstruction(history, logits)
+      nll = self.actor.reconstruction_term(history, logits)
       neg_log_reward = tf.nn.softplus(-self.virtual_user.reward_logits(
           self.virtual_user_history(history, mask), tf.nn.softmax(logits)))
       loss = base.average_loss(nll + beta * kl + neg_log_reward)
@@ -334,7 +347,8 @@ def build_cfsfl(split, config):
   model = CFSFL(recommender_from_params(split.num_items, params, cfsfl, batch_size),
                 cfsfl, seed=config.seed)
   model.compile(optimizer=model.actor_optimizer)
-  rows = UserRows(split.train, batch_size=batch_size, seed=config.seed)
+  rows = UserRows(split.train, batch_size=batch_size, seed=config.seed,
+                  sparse=sparse_rows_for(config))
 
   def report(trained, run_split):
     return {"cfsfl": {

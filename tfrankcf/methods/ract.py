@@ -29,7 +29,8 @@ In training, one Bernoulli mask b per batch is both the encoder's input
 dropout and the observed/held-out split: observed = x * b, held-out =
 x * (1 - b). The true metric ranks the logits with the observed items at -inf
 and the held-out items relevant. The KL weight keeps counting batches across
-all stages (RaCT code).
+all stages (RaCT code). A sparse history batch (`UserRows(sparse=True)`) keeps
+the split sparse up to the true metric, which ranks dense rows.
 """
 
 import dataclasses
@@ -37,13 +38,14 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import Autoencoder, encoder_input
+from tfrankcf.backbones.autoencoders import (Autoencoder, dense_rows, dropped, encoder_input, kept,
+                                             row_sums)
 from tfrankcf.backbones.likelihoods import get_reconstruction
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods import base
-from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
-                                          actor_from_params)
+from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel, FusedAdam,
+                                          actor_from_params, dropout_mask, sparse_rows_for)
 from tfrankcf.metrics import ranking_tf
 
 FEATURES = ("nll", "heldout", "observed")
@@ -162,7 +164,7 @@ class RaCT(AutoencoderModel):
     self.critic = Critic(len(config.critic_features), config.hidden_dims)
     self.critic_optimizer = tf.keras.optimizers.Adam(config.critic_learning_rate)
     self.critic_optimizer.build(self.critic.trainable_variables)
-    self.ac_optimizer = tf.keras.optimizers.Adam(
+    self.ac_optimizer = FusedAdam(
         config.ac_learning_rate if config.stage3 == "critic"
         else config.actor_learning_rate)
     self.ac_optimizer.build(actor.trainable_variables)
@@ -206,13 +208,14 @@ class RaCT(AutoencoderModel):
 
   def _batch_features(self, history, mask, nll):
     """Critic features of a training batch split by `mask` (observed = kept)."""
-    observed = tf.reduce_sum(history * mask, axis=1)
-    return self.critic_features(nll, tf.reduce_sum(history, axis=1) - observed, observed)
+    observed = row_sums(kept(history, mask))
+    return self.critic_features(nll, row_sums(history) - observed, observed)
 
   def _batch_view(self, history, mask, logits):
     """Features and target of a training batch split by `mask`."""
-    nll = self.actor.reconstruction(history, logits)
-    target = self.true_metric(logits, history * mask, history * (1.0 - mask))
+    nll = self.actor.reconstruction_term(history, logits)
+    target = self.true_metric(logits, dense_rows(kept(history, mask)),
+                              dense_rows(dropped(history, mask)))
     return self._batch_features(history, mask, nll), target
 
   def _critic_loss(self, features, target):
@@ -248,7 +251,7 @@ class RaCT(AutoencoderModel):
     if self.stage3_loss is not None:
       with tf.GradientTape() as tape:
         logits, _ = self.forward(history, mask, training=True)
-        loss = base.average_loss(self.stage3_loss(history, logits))
+        loss = base.average_loss(self.stage3_loss(dense_rows(history), logits))
       self._apply(self.ac_optimizer, loss, tape, actor_variables)
       base.track_partial(self.loss_tracker, loss)
       return
@@ -273,12 +276,11 @@ class RaCT(AutoencoderModel):
     """Sums [F] and squared sums [F] of stage-2 critic features of one batch."""
     seed = tf.random.experimental.stateless_fold_in(
         tf.constant([self.seed, _STATISTICS_STREAM], tf.int64), index)
-    uniform = tf.random.stateless_uniform(tf.shape(history), seed=seed)
-    mask = tf.cast(uniform < self.actor.config.keep_prob, history.dtype)
+    mask = dropout_mask(history, self.actor.config.keep_prob, seed)
     inputs = encoder_input(history, mask, self.actor.config.keep_prob)
     logits, _ = self.actor(inputs, training=True,
                            seed=tf.random.experimental.stateless_fold_in(seed, 1))
-    nll = self.actor.reconstruction(history, logits)
+    nll = self.actor.reconstruction_term(history, logits)
     features = tf.cast(self._batch_features(history, mask, nll), tf.float64)
     return tf.reduce_sum(features, 0), tf.reduce_sum(tf.square(features), 0)
 
@@ -292,11 +294,10 @@ class RaCT(AutoencoderModel):
     total = squares = 0.0
     count = 0
     for index, batch in enumerate(dataset):
-      history = batch["history"]
       batch_total, batch_squares = self._statistics_batch(
-          history, tf.constant(index, tf.int64))
+          batch["history"], tf.constant(index, tf.int64))
       total, squares = total + batch_total.numpy(), squares + batch_squares.numpy()
-      count += int(history.shape[0])
+      count += int(batch["user_index"].shape[0])
     mean = total / count
     self.critic.set_statistics(mean, np.maximum(squares / count - mean ** 2, 0.0))
     self.statistics_refit.assign(True)
@@ -376,7 +377,7 @@ def build_ract(split, config):
                seed=config.seed)
   model.compile(optimizer=model.actor_optimizer)
   rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
-                  seed=config.seed)
+                  seed=config.seed, sparse=sparse_rows_for(config))
 
   def diagnostics(trained, run_split):
     if int(trained.stage().numpy()) < 2:
