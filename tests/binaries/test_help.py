@@ -23,7 +23,8 @@ FOREIGN = ("test_srcdir", "test_tmpdir", "xml_output_file", "logtostderr", "only
 SHARED = ("dataset", "protocol", "seed", "batch_size", "eval_every", "output_dir", "export_dir")
 # binary: (flags its --help lists, flags it must not list)
 EXPECTED = {
-    "train_baseline": (SHARED + ("method", "loss", "epochs", "ease_l2_grid", "beta_max",
+    "train_baseline": (SHARED + ("method", "loss", "epochs", "ease_l2_grid", "ease_dtype",
+                                 "beta_max",
                                  "robustness_eps", "backbone", "list_size", "weight_decay"),
                        ("actor", "recommender", "critic_epochs", "surrogate")),
     "train_ract": (SHARED + ("epochs", "actor", "beta_max", "actor_epochs", "critic_features"),

@@ -8,7 +8,7 @@ from tfrankcf.methods.autoencoder import build_autoencoder
 from tfrankcf.methods.bpr import build_bpr
 from tfrankcf.methods.supervised import build_supervised
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.run import load_run_split, run_trainable
+from tfrankcf.training.run import load_run_split, run_baseline, run_trainable
 
 
 def test_steps_per_execution_changes_speed_not_results(tmp_path):
@@ -53,3 +53,21 @@ def test_jit_compile_with_a_sampled_list_term_is_a_clear_error(tmp_path):
   with pytest.raises(InputError, match="--jit_compile: .*sampled candidate lists"):
     run_trainable(config, build_autoencoder)
   assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_ease_sweep_selects_on_validation_in_either_precision(tmp_path):
+  """run_baseline sweeps EASE's L2 with one Gram (baselines.ease.select_l2); float64 by flag."""
+  results = {}
+  for dtype in ("float32", "float64"):
+    config = RunConfig(method="ease", data_dir=str(tmp_path / "cache"),
+                       output_dir=str(tmp_path / dtype),
+                       params={"l2_grid": [50.0, 200.0, 5000.0], "dtype": dtype})
+    results[dtype] = run_baseline(config)
+  for dtype, run in results.items():
+    assert [entry["l2"] for entry in run["selection"]] == [50.0, 200.0, 5000.0]
+    values = [entry["valid"]["ndcg@10"] for entry in run["selection"]]
+    assert run["config"]["params"]["l2"] == [50.0, 200.0, 5000.0][int(np.argmax(values))]
+    assert run["metrics"]["valid"]["ndcg@10"] == max(values)  # the selected model's own value
+  for part in ("valid", "test"):
+    for key, value in results["float32"]["metrics"][part].items():
+      assert value == pytest.approx(results["float64"]["metrics"][part][key], rel=0, abs=2e-3)

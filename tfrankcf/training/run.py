@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from tfrankcf import datasets
-from tfrankcf.baselines import EASE, ItemPop
+from tfrankcf.baselines import ItemPop
+from tfrankcf.baselines.ease import select_l2
 from tfrankcf.errors import InputError
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols import is_vaecf_dir, load_vaecf_split, make_split
@@ -96,17 +97,11 @@ def run_baseline(config: RunConfig) -> dict:
   if config.method == "itempop":
     model = ItemPop().fit(split.train)
   elif config.method == "ease":
-    grid = config.params.get("l2_grid") or EASE_L2_GRID
-    gram = EASE.gram(split.train)
-    best_score, model = -np.inf, None
-    for l2 in grid:
-      candidate = EASE(l2).fit(split.train, gram=gram)
-      valid = scored(candidate).means
-      selection.append({"l2": l2, "valid": valid})
-      logging.info("ease l2 %g: valid %s %.4f", l2, reporting.selection,
-                   valid[reporting.selection])
-      if valid[reporting.selection] > best_score:
-        best_score, model = valid[reporting.selection], candidate
+    # One Gram and one working matrix for the whole sweep (see baselines/ease.py).
+    model, selection = select_l2(split.train, config.params.get("l2_grid") or EASE_L2_GRID,
+                                 lambda candidate: scored(candidate).means,
+                                 key=reporting.selection,
+                                 dtype=config.params.get("dtype", "float32"))
     config.params["l2"] = model.l2
   else:
     raise InputError(f"unknown baseline '{config.method}'")
