@@ -8,6 +8,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BINARIES = sorted(
     name[:-3] for name in os.listdir(os.path.join(HERE, "binaries"))
     if name.endswith(".py") and not name.startswith("_"))
+# Console-script names that differ from the module's: `train` alone would be too generic.
+COMMANDS = {"train": "tfrankcf_train"}
 
 setuptools.setup(
     name="tfrankcf",
@@ -41,5 +43,6 @@ setuptools.setup(
         "bench": ["implicit>=0.7.2"],
     },
     entry_points={"console_scripts": [
-        f"{name}=tfrankcf.binaries.{name}:entry_point" for name in BINARIES]},
+        f"{COMMANDS.get(name, name)}=tfrankcf.binaries.{name}:entry_point"
+        for name in BINARIES]},
 )

@@ -38,9 +38,9 @@ import tensorflow as tf
 
 from ract_epoch import ML1M_VAECF, interleaved_epoch_times, package_epoch
 from tfrankcf.backbones.autoencoders import build_actor
-from tfrankcf.backbones.likelihoods import LIST_LOSSES
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.losses.reconstruction import LIST_LOSSES
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 from tfrankcf.protocols import is_vaecf_dir, load_vaecf_split
 from tfrankcf.training.results import write_json
 
@@ -59,7 +59,8 @@ def build(split, actor: str, variant: str, args) -> AutoencoderModel:
                         else (variant, "sampled"))
     options = {"reconstruction": loss, "candidates": candidates,
                "list_size": args.list_size, "memory_budget_mb": args.memory_budget_mb}
-  model = AutoencoderModel(build_actor(actor, split.num_items, **options), seed=args.seed)
+  model = AutoencoderModel(build_actor(actor, split.num_items), actor_objective(actor, **options),
+                           seed=args.seed)
   model.compile(optimizer=model.actor_optimizer)
   return model
 

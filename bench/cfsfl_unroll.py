@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods.autoencoder import DEFAULT_BATCH_SIZE
-from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_from_params
+from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_for, recommender_objective
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols import load_vaecf_split
 from tfrankcf.training.config import RunConfig
@@ -44,9 +44,8 @@ TIMING_USERS = 1000
 
 def _model(split, config: CFSFLConfig, seed: int) -> CFSFL:
   seed_everything(seed)
-  actor = recommender_from_params(split.num_items, {"actor": "vae"}, config,
-                                  DEFAULT_BATCH_SIZE)
-  model = CFSFL(actor, config, seed=seed)
+  actor = recommender_for(split.num_items, config)
+  model = CFSFL(actor, recommender_objective(config, DEFAULT_BATCH_SIZE), config, seed=seed)
   model.compile(optimizer=model.actor_optimizer)
   return model
 

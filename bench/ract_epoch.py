@@ -48,7 +48,7 @@ import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 from tfrankcf.methods.ract import RaCT, RaCTConfig
 from tfrankcf.protocols import load_vaecf_split
 from tfrankcf.training.results import write_json
@@ -204,7 +204,7 @@ def ml20m_main(args):
     rows = UserRows(train, batch_size=BATCH, seed=args.seed, sparse=sparse)
     batches = rows.batches_per_epoch
     tf.keras.utils.set_random_seed(args.seed)
-    vae = AutoencoderModel(build_actor("vae", num_items), seed=args.seed)
+    vae = AutoencoderModel(build_actor("vae", num_items), actor_objective("vae"), seed=args.seed)
     if keras_adam:
       vae.actor_optimizer = _keras_adam(vae.actor)
     vae.compile(optimizer=vae.actor_optimizer)
@@ -249,7 +249,8 @@ def ml20m_main(args):
 def _ract(split, seed, **config):
   tf.keras.utils.set_random_seed(seed)
   config = {"actor_epochs": 1, "critic_epochs": 1, "ac_epochs": 100, **config}
-  model = RaCT(build_actor("vae", split.num_items), RaCTConfig(**config), seed=seed)
+  model = RaCT(build_actor("vae", split.num_items), actor_objective("vae"), RaCTConfig(**config),
+               seed=seed)
   model.compile(optimizer=model.actor_optimizer)
   return model
 
@@ -285,7 +286,7 @@ def main():
   epochs, seed = args.epochs, args.seed
   runs = {"hand_written_vae": hand_written_epoch(split.train, split.num_items, seed)}
   tf.keras.utils.set_random_seed(seed)
-  vae = AutoencoderModel(build_actor("vae", split.num_items), seed=seed)
+  vae = AutoencoderModel(build_actor("vae", split.num_items), actor_objective("vae"), seed=seed)
   vae.compile(optimizer=vae.actor_optimizer)
   runs["package_vae"] = package_epoch(vae, rows)
   ract = _ract(split, seed)

@@ -15,48 +15,18 @@ Protocol `loo_full` by default (the paper's: latest interaction, ranked
 against every non-training item).
 """
 
-from absl import flags
-
-from tfrankcf.errors import InputError
-from tfrankcf.methods.apr import build_apr
+from tfrankcf import api
+from tfrankcf.methods import registry
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
-from tfrankcf.training import run
 
-flags.DEFINE_integer("pretrain_epochs", 1000, "MF-BPR epochs before APR in this run.",
-                     lower_bound=0)
-flags.DEFINE_integer("adv_epochs", 1000, "APR epochs.", lower_bound=0)
-flags.DEFINE_string("init_checkpoint", None,
-                    "Start APR from the embeddings of this BPR checkpoint "
-                    "(requires --pretrain_epochs=0).")
-flags.DEFINE_enum("apr_start", "last", ["last", "best"],
-                  "APR starts from the last BPR epoch (authors' code) or from the best "
-                  "validation epoch of the BPR stage.")
-flags.DEFINE_float("eps", 0.5, "Norm of each adversarial perturbation row (epsilon).",
-                   lower_bound=0)
-flags.DEFINE_float("reg_adv", 1.0, "Weight of the adversarial BPR term (lambda).",
-                   lower_bound=0)
-common_flags.define_mf_flags()
-flags.FLAGS.set_default("protocol", "loo_full")
-
-FLAGS = flags.FLAGS
-STAGES = ("pretrain_epochs", "adv_epochs")
-_METHOD_FLAGS = STAGES + ("init_checkpoint", "apr_start", "eps", "reg_adv")
-common_flags.validate_stages(STAGES)
-common_flags.alias_epochs("adv_epochs")
-cli.help_group("APR", _METHOD_FLAGS)
+SPEC = registry.spec("apr")
+common_flags.define_method_flags(SPEC)
 
 
 def main(argv):
   del argv
-  if FLAGS.init_checkpoint and FLAGS.pretrain_epochs:
-    raise InputError("--init_checkpoint starts APR from a trained BPR model; "
-                     "set --pretrain_epochs=0 with it")
-  params = common_flags.mf_params()
-  params.update({name: FLAGS[name].value for name in _METHOD_FLAGS})
-  config = common_flags.run_config("apr", params,
-                                   epochs=sum(FLAGS[name].value for name in STAGES))
-  run.run_trainable(config, build_apr)
+  api.train(common_flags.run_config(SPEC))
 
 
 def entry_point():

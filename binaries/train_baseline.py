@@ -13,83 +13,103 @@ may swap its reconstruction term for a TF-Ranking --loss (on --list_size
 sampled items per user, or --candidates=all for approx_ndcg), keeping its
 dropout, KL term and annealing. A pairwise backbone (--backbone=graphrec|neumf)
 trains with one --loss on sampled lists (log loss or a TF-Ranking loss).
-Trained methods choose the epoch on validation users.
+Trained methods choose the epoch on validation users. Each method's flags are
+those of its settings (`--method=<name> --help` lists only them).
 """
 
 from absl import flags
 
-from tfrankcf.backbones.autoencoders import ACTORS
-from tfrankcf.backbones.likelihoods import CANDIDATES, LIST_LOSSES, get_reconstruction
-from tfrankcf.errors import InputError
-from tfrankcf.losses.ranking import LOSSES as BACKBONE_LOSSES
+from tfrankcf import api
+from tfrankcf.methods import registry
 from tfrankcf.training import cli
 from tfrankcf.training import flags as common_flags
-from tfrankcf.training import run
-from tfrankcf.training.builders import AUTOENCODERS, CLOSED_FORM
 
-PAIRWISE = ("bpr", "listwise")
-AUTOENCODER_LOSSES = ("multinomial",) + LIST_LOSSES
-BACKBONE_LOSS = "logloss"  # a --backbone's default
-AUTOENCODER_LIST_SIZE = 100
+BINARY = "train_baseline"
+LISTWISE = "listwise"  # the --method a --backbone implies
+DEFAULT_METHOD = "ease"
 
-# --help groups: the method's selection, then each method's own flags (the first group
-# naming a flag lists it).
-cli.help_group("method", ["method", "backbone", "loss", "learning_rate", "embedding_dim",
-                          "list_size"])
-cli.help_group("EASE (--method=ease)", ["ease_l2_grid", "ease_dtype"])
-cli.help_group("autoencoders (--method=vae|dae|mf|warp)", [
-    "beta_max", "anneal_steps", "anneal_epochs", "dae_hidden", "actor_learning_rate",
-    "candidates", "memory_budget_mb"])
-cli.help_group("MF-BPR (--method=bpr)", common_flags.MF_FLAGS)
-cli.help_group("pairwise backbones (--backbone=graphrec|neumf)",
-               common_flags.BACKBONE_FLAGS + ("weight_decay",))
 
-flags.DEFINE_enum("method", "ease", list(CLOSED_FORM + AUTOENCODERS + PAIRWISE),
-                  "Baseline to run ('listwise' = --backbone trained with --loss; "
+def _selectors() -> dict:
+  """{--method value: (spec, config values it fixes)} of the specs this binary trains."""
+  return {selector: (spec, dict(fixed)) for spec in registry.specs() if spec.binary == BINARY
+          for selector, fixed in spec.selected_by.items()}
+
+
+SELECTORS = _selectors()
+BACKBONES = SELECTORS[LISTWISE][0].config.__dataclass_fields__["backbone"].type.__args__
+
+flags.DEFINE_enum("method", DEFAULT_METHOD, list(SELECTORS),
+                  f"Baseline to run ('{LISTWISE}' = --backbone trained with --loss; "
                   "implied by --backbone).")
-flags.DEFINE_enum("loss", None, list(dict.fromkeys(list(BACKBONE_LOSSES) +
-                                                   list(AUTOENCODER_LOSSES))),
-                  "Loss of a --backbone on sampled lists (default logloss; or TF-Ranking's), "
-                  "or reconstruction term of an autoencoder (default its own, multinomial "
-                  "for vae/dae; or a TF-Ranking loss).")
-flags.DEFINE_enum("candidates", "sampled", list(CANDIDATES),
-                  "Autoencoder --loss on sampled lists of --list_size items per user, or on "
-                  "all items (approx_ndcg only: the full-catalogue ApproxNDCG).")
-flags.DEFINE_float("memory_budget_mb", 1024.0,
-                   "--candidates=all: memory bound of the ApproxNDCG's chunks over items.",
-                   lower_bound=1)
-flags.DEFINE_float("weight_decay", 0.0,
-                   "--backbone: decoupled weight decay per step (0: plain Adam, as the "
-                   "GuidedRec code's TF-Ranking baselines).", lower_bound=0)
-flags.DEFINE_list("ease_l2_grid", [],
-                  "EASE: L2 weights to choose from on validation users (default "
-                  "10,50,100,200,500,1000,2000,5000).")
-common_flags.validate_list("ease_l2_grid", float, "a positive number", lambda l2: l2 > 0)
-flags.DEFINE_enum("ease_dtype", "float32", ["float32", "float64"],
-                  "EASE: precision of the Gram matrix and its inverse (float32 fits MSD's 41K "
-                  "items in 16 GB; float64 for small catalogues where the last digits matter).")
+flags.DEFINE_enum("backbone", None, list(BACKBONES),
+                  "Pairwise backbone scoring (user, item) pairs (implies "
+                  f"--method={LISTWISE}; default {BACKBONES[0]}).")
 common_flags.define_epochs_flag("Training epochs (>= 1; ignored by itempop and ease).",
                                 lower_bound=None)
-common_flags.define_actor_flags(selectable=False)  # --method picks the actor
-common_flags.define_mf_flags()
-common_flags.define_backbone_flags()
+cli.help_group("method", ["method", "backbone"])
 
 FLAGS = flags.FLAGS
+_SELECTED = []  # the (spec, fixed, flag names) this process defined the flags of
 
 
-def selected_method() -> str:
-  """--method, or 'listwise' when --backbone is given without --method."""
-  if FLAGS.backbone and not FLAGS["method"].present:
-    return "listwise"
-  return FLAGS.method
+def selected_method(method: str | None, backbone: str | None) -> str:
+  """--method, or the list-wise method when --backbone is given without --method."""
+  if backbone and not method:
+    return LISTWISE
+  return method or DEFAULT_METHOD
+
+
+def define(argv) -> None:
+  """Defines the selected method's flags (--method / --backbone, flagfiles included)."""
+  given = cli.preparse(argv, ("method", "backbone"))
+  if not given and cli.wants_help(argv):
+    return  # --help without a method: every method's group (`help_groups`)
+  method = selected_method(given.get("method"), given.get("backbone"))
+  if method not in SELECTORS:
+    return  # the parse names a bad --method
+  spec, fixed = SELECTORS[method]
+  if _SELECTED:  # selected again in the same process (tests): the new method's flags only
+    if _SELECTED[0][:2] == (spec, fixed):
+      return
+    common_flags.undefine_method_flags(_SELECTED.pop()[2])
+  names = common_flags.define_method_flags(spec, skip=fixed, epochs=False,
+                                           title=_title(spec, _selectors_of(spec)))
+  _SELECTED.append((spec, fixed, names))
+
+
+def _selectors_of(spec) -> list:
+  return [selector for selector, (other, _) in SELECTORS.items() if other is spec]
+
+
+def _title(spec, selectors) -> str:
+  selector = ("--backbone=" + "|".join(BACKBONES) if selectors == [LISTWISE]
+              else "--method=" + "|".join(selectors))
+  return common_flags.help_title(spec, selector)
+
+
+def help_groups() -> list:
+  """Without --method: every method's flags, each group with that method's defaults."""
+  if _SELECTED:
+    return []
+  shown = {}
+  for selector, (spec, fixed) in SELECTORS.items():
+    shown.setdefault(spec.name, (spec, [], fixed))[1].append(selector)
+  groups = []
+  for spec, selectors, fixed in shown.values():
+    _, group_flags = common_flags.spec_help_groups([(spec, "")], skip=fixed)[0]
+    groups.append((_title(spec, selectors),
+                   [flag for flag in group_flags if flag.name != "backbone"]))
+  return groups
 
 
 def _check_epochs(values: dict) -> bool:
-  method = selected_method()
-  if values["epochs"] < 1 and method not in CLOSED_FORM:
+  method = selected_method(values["method"] if FLAGS["method"].present else None,
+                           values["backbone"])
+  if method in SELECTORS and not SELECTORS[method][0].closed_form and values["epochs"] < 1:
+    closed = [name for name, (spec, _) in SELECTORS.items() if spec.closed_form]
     raise flags.ValidationError(
         f"--epochs={values['epochs']}: must be at least 1 ({method} trains for --epochs "
-        f"epochs; only {' and '.join(CLOSED_FORM)} ignore it)")
+        f"epochs; only {' and '.join(closed)} ignore it)")
   return True
 
 
@@ -98,58 +118,12 @@ flags.register_multi_flags_validator(["epochs", "method", "backbone"], _check_ep
 
 def main(argv):
   del argv
-  method = selected_method()
-  if method in CLOSED_FORM:
-    params = {}
-    if method == "ease" and FLAGS.ease_l2_grid:
-      params["l2_grid"] = [float(v) for v in FLAGS.ease_l2_grid]
-    if method == "ease" and FLAGS.ease_dtype != "float32":
-      params["dtype"] = FLAGS.ease_dtype
-    run.run_baseline(common_flags.run_config(method, params))
-    return
-  # pylint: disable=g-import-not-at-top
-  if method == "listwise":
-    from tfrankcf.methods.supervised import build_supervised
-    loss = FLAGS.loss or BACKBONE_LOSS
-    if loss not in BACKBONE_LOSSES or FLAGS.candidates != "sampled":
-      raise InputError(f"a --backbone trains on sampled lists with --loss in "
-                       f"{', '.join(BACKBONE_LOSSES)}; got --loss={loss} "
-                       f"--candidates={FLAGS.candidates}")
-    params = common_flags.backbone_params()
-    params.update(loss=loss, learning_rate=FLAGS.learning_rate or 1e-3,
-                  weight_decay=FLAGS.weight_decay)
-    name = f"{params['backbone']}_{loss}"
-    run.run_trainable(common_flags.run_config(name, params), build_supervised)
-    return
-  if method == "bpr":
-    from tfrankcf.methods.bpr import build_bpr
-    run.run_trainable(common_flags.run_config(method, common_flags.mf_params()), build_bpr)
-    return
-  from tfrankcf.methods.autoencoder import build_autoencoder
-  name, params = autoencoder_run(method)
-  run.run_trainable(common_flags.run_config(name, params), build_autoencoder)
-
-
-def autoencoder_run(method: str) -> tuple[str, dict]:
-  """Run name and params of an autoencoder, its --loss checked before any data is read."""
-  params = common_flags.actor_params(method)
-  loss = FLAGS.loss or ACTORS[method].reconstruction
-  if loss not in AUTOENCODER_LOSSES and loss != ACTORS[method].reconstruction:
-    raise InputError(f"--loss={loss} is not an autoencoder term; choose from "
-                     f"{', '.join(AUTOENCODER_LOSSES)}")
-  options = {"candidates": FLAGS.candidates,
-             "list_size": FLAGS.list_size or AUTOENCODER_LIST_SIZE,
-             "memory_budget_mb": FLAGS.memory_budget_mb}
-  get_reconstruction(loss, **options)  # InputError for a bad combination
-  if loss == ACTORS[method].reconstruction:
-    return method, params
-  params.update(reconstruction=loss, **options)
-  suffix = "_all" if FLAGS.candidates == "all" else ""
-  return f"{method}_{loss}{suffix}", params
+  spec, fixed, _ = _SELECTED[0]
+  api.train(common_flags.run_config(spec, fixed))
 
 
 def entry_point():
-  cli.run(main)
+  cli.run(main, define)
 
 
 if __name__ == "__main__":

@@ -30,3 +30,11 @@ class Interrupted(KeyboardInterrupt):
     self.epoch = int(epoch)
     where = (f"after epoch {self.epoch}" if self.epoch > 0 else "during epoch 1")
     super().__init__(f"interrupted {where}; rerun the same command to resume")
+
+
+class TrainingDiverged(RuntimeError):
+  """A training loss (or the weights) became NaN or infinite; raised by the fit loop.
+
+  Here, beside the other errors a binary renders as one line (exit 3), so that the
+  command-line layer catches it without importing the loop.
+  """

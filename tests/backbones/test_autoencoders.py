@@ -1,11 +1,15 @@
 """Autoencoder actors: shapes, published layer sizes, input corruption, noise."""
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import ACTORS, build_actor, encoder_input
 from tfrankcf.errors import InputError
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 
 M = 12
 
@@ -70,8 +74,8 @@ def test_l2_penalty_covers_kernels_only():
   actor = build_actor("mf", M)
   want = 1e-4 * sum(np.sum(v.numpy() ** 2) for v in actor.trainable_variables
                     if "kernel" in v.name)
-  np.testing.assert_allclose(actor.l2_penalty().numpy(), want, rtol=1e-5, atol=1e-9)  # ~5e-3
-  assert build_actor("vae", M).l2_penalty().numpy() == 0.0
+  np.testing.assert_allclose(actor.l2_penalty(1e-4).numpy(), want, rtol=1e-5, atol=1e-9)  # ~5e-3
+  assert build_actor("vae", M).l2_penalty(0.0).numpy() == 0.0
 
 
 def test_bad_names():
@@ -79,6 +83,8 @@ def test_bad_names():
     build_actor("vqvae", M)
   with pytest.raises(InputError, match="unknown actor option"):
     build_actor("vae", M, dropout=0.3)
+  with pytest.raises(InputError, match="unknown actor option"):  # an objective field
+    build_actor("vae", M, keep_prob=0.3)
 
 
 @pytest.mark.parametrize("name", sorted(ACTORS))
@@ -126,6 +132,7 @@ def test_sparse_inputs_give_the_dense_forward_and_gradients(name):
   """Logits, KL, the reconstruction term and every weight's gradient; the first kernel's
   gradient is IndexedSlices of the present items' rows only."""
   actor = build_actor(name, M)
+  term = AutoencoderModel(actor, actor_objective(name)).reconstruction_term  # the actor's own
   sparse, dense = _sparse_batch()
   sparse, dense = encoder_input(sparse), encoder_input(dense)
   labels_sparse, labels_dense = _sparse_batch(seed=3)
@@ -134,8 +141,8 @@ def test_sparse_inputs_give_the_dense_forward_and_gradients(name):
     with tf.GradientTape(persistent=True) as tape:
       got = actor(sparse, training=training, seed=seed)
       want = actor(dense, training=training, seed=seed)
-      got_loss = tf.reduce_sum(actor.reconstruction_term(labels_sparse, got[0]) + got[1])
-      want_loss = tf.reduce_sum(actor.reconstruction_term(labels_dense, want[0]) + want[1])
+      got_loss = tf.reduce_sum(term(labels_sparse, got[0]) + got[1])
+      want_loss = tf.reduce_sum(term(labels_dense, want[0]) + want[1])
     for g, w in zip(got + (got_loss,), want + (want_loss,)):
       np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-5)
     variables = actor.trainable_variables
@@ -160,3 +167,14 @@ def test_sparse_leading_products_equal_the_dense_ones(name):
   want = actor(tf.concat([dense, tf.zeros([6, 5])], axis=1))
   for g, w in zip(actor(wide), want):
     np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_actor_checkpoint_keys_are_its_layer_attributes():
+  """Checkpoints name the actor's variables by attribute: these paths are the format."""
+  checkpoint = tf.train.Checkpoint(actor=build_actor("vae", M))
+  path = checkpoint.write(os.path.join(tempfile.mkdtemp(), "actor"))
+  keys = {key for key, _ in tf.train.list_variables(path) if key.startswith("actor/")}
+  assert keys == {f"actor/{layer}/{weight}/.ATTRIBUTES/VARIABLE_VALUE"
+                  for layer in ("encoder_layers/0", "mean_layer", "log_variance_layer",
+                                "decoder_layers/0", "output_layer")
+                  for weight in ("kernel", "bias")}

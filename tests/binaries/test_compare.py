@@ -45,7 +45,7 @@ def test_ml100k_comparison_then_a_rerun_that_recomputes_nothing(tmp_path):
   assert len(results) == 3
   assert len({json.dumps(r["split"], sort_keys=True) for r in results.values()}) == 1
   assert sorted((r["method"], r["seed"]) for r in results.values()) == [
-      ("ease", 0), ("graphrec_listmle", 0), ("graphrec_listmle", 1)]
+      ("ease", 0), ("listmle", 0), ("listmle", 1)]
   table = (out / "comparison.md").read_text()
   assert "| EASE | 1 fit | **0.4783** |" in table  # GuidedRec paper's split: 0.478; one fit
   assert "  ease: no flagfile (no flagfile family: the registry's flags only)" in first.stdout

@@ -17,13 +17,17 @@ from tfrankcf.datasets import REGISTRY
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.cfg")))
+# A binary of several methods defines the flags of the one a flagfile selects (`define`).
 PARSE = """
 import importlib, sys
 from absl import flags
-importlib.import_module("tfrankcf.binaries." + sys.argv[1])
+module = importlib.import_module("tfrankcf.binaries." + sys.argv[1])
 for path in sys.argv[2:]:
   flags.FLAGS.unparse_flags()
-  flags.FLAGS(["binary", "--flagfile=" + path])
+  argv = ["binary", "--flagfile=" + path]
+  if hasattr(module, "define"):
+    module.define(argv)
+  flags.FLAGS(argv)
   print("parsed", path)
 """
 

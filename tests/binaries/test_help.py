@@ -16,7 +16,7 @@ import sys
 import pytest
 
 BINARIES = ("train_baseline", "train_ract", "train_cfsfl", "train_apr", "train_guidedrec",
-            "compare", "recommend", "export_model")
+            "compare", "recommend", "export_model", "train")
 # Defined in every binary's process (absl, TensorFlow), never in its --help.
 FOREIGN = ("test_srcdir", "test_tmpdir", "xml_output_file", "logtostderr", "only_check_args",
            "pdb_post_mortem")
@@ -39,7 +39,13 @@ EXPECTED = {
     "compare": (("methods", "seeds", "jobs", "method_flags"), ("eval_every", "actor", "method")),
     "recommend": (("saved_model", "history", "k"), ("dataset", "epochs", "output_dir")),
     "export_model": (("run_dir", "export_dir", "checkpoint"), ("dataset", "epochs")),
+    # without --method: every method's group, none of their flags defined yet
+    "train": (SHARED + ("method", "ease_l2_grid", "actor_epochs", "surrogate", "adv_epochs"),
+              ("run_dir", "saved_model", "methods")),
 }
+# Binaries of several methods: their --help without --method has one group per method.
+MULTI_METHOD = ("train_baseline", "train")
+COMMON_GROUPS = ("data and protocol", "training", "output, serving and distribution", "method")
 TF_CPP_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] ", re.M)
 
 # the source of load(name): a binary imported as in a fresh process
@@ -98,7 +104,15 @@ def test_help_lists_the_binarys_flags_and_no_others(helps, binary):
   assert not set(unwanted) & set(defined)  # not defined at all, not merely hidden
   assert set(FOREIGN) <= set(defined)  # absl's and TensorFlow's flags are in the process...
   assert not set(FOREIGN) & set(listed)  # ...but not in the help
-  assert len(listed) == len(set(listed))  # each flag in one group
+  sections = _sections(text)
+  for names in sections.values():
+    assert len(names) == len(set(names))  # each flag once per group
+  repeated = {name for name in listed if listed.count(name) > 1}
+  if binary in MULTI_METHOD:  # one group per method, each with that method's defaults
+    shared = [names for title, names in sections.items() if title in COMMON_GROUPS]
+    assert not repeated & {name for names in shared for name in names}
+  else:
+    assert not repeated  # each flag in one group
   assert "other" not in _sections(text)
   assert text.splitlines()[0].strip()  # the binary's docstring heads it
 
@@ -125,6 +139,19 @@ def test_train_baseline_groups_bprs_robustness_study_under_bpr(helps):
   assert "ease_l2_grid" in sections["EASE (--method=ease)"]
   assert "memory_budget_mb" in sections["autoencoders (--method=vae|dae|mf|warp)"]
   assert "graph_features" in sections["pairwise backbones (--backbone=graphrec|neumf)"]
+
+
+def test_a_multi_method_help_lists_each_methods_flags_defining_none(helps):
+  for binary, group in (("train_baseline", "MF-BPR (--method=bpr)"),
+                        ("train", "RaCT (--method=ract)")):
+    sections = _sections(helps[binary]["text"])
+    assert group in sections
+    own = set(sections[group]) - set(sections["data and protocol"])
+    assert own and not own & set(helps[binary]["defined"])  # defined once --method is known
+  baseline = " ".join(helps["train_baseline"]["text"].split())
+  # --embedding_dim in two groups, each with its method's default
+  assert re.search(r"MF-BPR \(--method=bpr\): .*?--embedding_dim: [^-]*?\(default: 64;", baseline)
+  assert re.search(r"pairwise backbones .*?--embedding_dim: [^-]*?\(default: 20;", baseline)
 
 
 def test_defaults_are_the_binarys_own(helps):

@@ -40,7 +40,7 @@ def test_binary_trains_and_writes_results(tmp_path, binary):
     stages = {"train_ract": 3, "train_apr": 2}[binary]  # one epoch per stage
     assert results["config"]["epochs"] == stages == len(results["history"])
     own_stage = {"train_ract": "ac_epochs", "train_apr": "adv_epochs"}[binary]
-    assert results["config"]["params"][own_stage] == 1
+    assert results["config"]["method_config"][own_stage] == 1
   if binary == "train_ract":
     final = results["diagnostics"]["final"]  # the trained critic of the last epoch
     assert -1 <= final["critic_pearson_ndcg@100"] <= 1

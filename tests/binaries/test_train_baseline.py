@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tfrankcf.methods.closed_form import EASE_L2_GRID
 from tfrankcf.training import run
 from tfrankcf.training.config import RunConfig
 
@@ -20,7 +21,7 @@ def _run(tmp_path, method, protocol="loo_sampled", dataset="ml100k", **kwargs):
   config = RunConfig(method=method, dataset=dataset, protocol=protocol, seed=0,
                      output_dir=str(tmp_path / method), data_dir=str(tmp_path / "cache"),
                      **kwargs)
-  results = run.run_baseline(config)
+  results = run.run_closed_form(config)
   with open(tmp_path / method / "results.json") as f:
     written = json.load(f)["metrics"]
   for part in ("valid", "test"):
@@ -43,8 +44,8 @@ def test_ml100k_loo_sampled_ease(tmp_path):
   results = _run(tmp_path, "ease")
   assert results["metrics"]["test"]["hr@10"] >= 0.62
   assert results["metrics"]["test"]["ndcg@10"] >= 0.35
-  assert len(results["selection"]) == len(run.EASE_L2_GRID)
-  assert results["config"]["params"]["l2"] in run.EASE_L2_GRID
+  assert len(results["selection"]) == len(EASE_L2_GRID)
+  assert results["config"]["method_config"]["l2"] in EASE_L2_GRID
 
 
 @pytest.mark.parametrize("method", ["itempop", "ease"])
@@ -62,7 +63,7 @@ def test_ml100k_other_protocols(tmp_path, method, protocol, keys):
 @pytest.mark.skipif(not os.path.isdir(ML1M_VAECF), reason="shared/data/ml-1m-vaecf not present")
 def test_ml1m_vaecf_ease_and_itempop(tmp_path):
   ease = _run(tmp_path, "ease", protocol="strong", dataset=ML1M_VAECF,
-              params={"l2_grid": [200.0, 500.0, 1000.0]})["metrics"]["test"]
+              method_config={"l2_grid": [200.0, 500.0, 1000.0]})["metrics"]["test"]
   assert ease["ndcg@100"] >= 0.42
   assert ease["recall@20"] >= 0.35
   assert ease["recall@50"] >= 0.47
@@ -115,8 +116,8 @@ def test_vae_with_a_tf_ranking_loss_writes_results(tmp_path):
   with open(tmp_path / "out" / "results.json") as f:
     results = json.load(f)
   assert results["method"] == "vae_listmle"
-  params = results["config"]["params"]
-  assert (params["reconstruction"], params["candidates"], params["list_size"]) == (
+  settings = results["config"]["method_config"]
+  assert (settings["loss"], settings["candidates"], settings["list_size"]) == (
       "listmle", "sampled", 20)
   assert 0.0 <= results["metrics"]["test"]["ndcg@100"] <= 1.0
 

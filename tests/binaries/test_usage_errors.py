@@ -52,6 +52,11 @@ ERRORS = [
      ["is 0 epochs"]),
     ("train_apr", ["--pretrain_epochs=-5"], ["--pretrain_epochs=-5"]),
     ("train_guidedrec", ["--epochs=0"], ["--epochs=0: must be a positive integer"]),
+    ("train", [], ["--method is required; choose from itempop, ease"]),
+    ("train", ["--method=nosuch"], ["unknown method 'nosuch'; choose from itempop"]),
+    ("train", ["--method=listmle", "--loss=softmax"], ["--loss: unknown flag"]),  # fixed
+    ("train", ["--method=ract", "--actor_epochs=-1"], ["--actor_epochs=-1: must be"]),
+    ("train_baseline", ["--method=ease", "--dae_hidden=5"], ["--dae_hidden: unknown flag"]),
     ("compare", [], ["--methods is required"]),
     ("compare", ["--methods=ease", "--jobs=0"], ["--jobs=0: must be a positive integer"]),
 ]
@@ -66,6 +71,8 @@ ACCEPTED = [
     ("train_baseline", ["--backbone=graphrec", "--method=ease", "--epochs=0"]),
     ("train_baseline", ["--method=ease", "--test_file=test.tsv", "--protocol=given"]),
     ("train_ract", ["--actor_epochs=1", "--critic_epochs=0", "--ac_epochs=0"]),
+    ("train", ["--method=listmle", "--epochs=3", "--list_size=6"]),
+    ("train", ["--method=ract", "--epochs=2"]),  # --epochs is --ac_epochs
 ]
 AFTER_EPOCH_3 = "interrupted after epoch 3; rerun the same command to resume"
 INTERRUPTS = [("", "interrupted; rerun the same command to resume"), (AFTER_EPOCH_3,) * 2]
@@ -143,7 +150,7 @@ def outcomes(tmp_path_factory):
            + [("train_baseline", ["--method=ease"], f"interrupt:{message}")
               for message, _ in INTERRUPTS])
   order = ["train_baseline", "train_ract", "train_cfsfl", "train_apr", "train_guidedrec",
-           "compare"]
+           "train", "compare"]
   cases.sort(key=lambda case: order.index(case[0]))  # stable: one import per binary
   env = dict(os.environ, TFRANKCF_DATA=str(work / "tfrankcf_data"))
   result = subprocess.run([sys.executable, "-c", DRIVER.replace("{load}", FRESH_BINARY), json.dumps(cases)], cwd=work,

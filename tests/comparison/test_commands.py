@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -12,8 +13,8 @@ from absl import flags
 from tfrankcf.comparison.commands import (DEFAULT_CONFIGS_DIR, Settings, choose_flagfile,
                                           find_flagfile, parse_method_flags, plan_cells)
 from tfrankcf.comparison.dataset_kind import dataset_kind
-from tfrankcf.protocols.vaecf import FILES as VAECF_FILES
 from tfrankcf.comparison.registry import METHODS, get_methods
+from tfrankcf.datasets.vaecf_layout import FILES as VAECF_FILES
 from tfrankcf.errors import InputError
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -194,16 +195,20 @@ def test_method_flags_for_a_method_not_compared(tmp_path):
     plan_cells(get_methods(["ease"], "loo_sampled"), [0], settings)
 
 
+# Each command in a freshly imported train_baseline (its flags are the selected method's).
 PARSE = """
-import importlib, json, sys
+import json, sys
 from absl import flags
-importlib.import_module("tfrankcf.binaries.train_baseline")
+{load}
 for line in sys.stdin:
-  flags.FLAGS.unparse_flags()
-  flags.FLAGS(["train_baseline"] + json.loads(line))
-  print(json.dumps([flags.FLAGS.method, flags.FLAGS.loss, flags.FLAGS.backbone,
-                    flags.FLAGS.epochs, flags.FLAGS.seed, flags.FLAGS.split_seed]))
-"""
+  argv = ["train_baseline"] + json.loads(line)
+  load("train_baseline").define(argv)
+  flags.FLAGS(argv)
+  print(json.dumps([flags.FLAGS.method, getattr(flags.FLAGS, "loss", None),
+                    flags.FLAGS.backbone, flags.FLAGS.epochs, flags.FLAGS.seed,
+                    flags.FLAGS.split_seed]))
+""".replace("{load}", (pathlib.Path(__file__).parent.parent / "binaries"
+                        / "fresh_binary.py").read_text())
 
 
 def test_train_baseline_parses_every_command(tmp_path):
@@ -217,6 +222,6 @@ def test_train_baseline_parses_every_command(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   parsed = dict(zip(names, (json.loads(line) for line in result.stdout.splitlines())))
   assert len(parsed) == len(names)
-  assert parsed["listmle"] == ["ease", "listmle", "graphrec", 9, 2, 3]
+  assert parsed["listmle"] == ["listwise", "listmle", "graphrec", 9, 2, 3]
   assert parsed["vae_softmax"][:2] == ["vae", "softmax"]
   assert parsed["itempop"][0] == "itempop" and parsed["itempop"][3] == 1  # closed form

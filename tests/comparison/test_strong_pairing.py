@@ -18,7 +18,7 @@ from tfrankcf.comparison import run as run_module
 from tfrankcf.comparison.cells import Outcome
 from tfrankcf.protocols.reporting import REPORTING
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.run import run_baseline
+from tfrankcf.training.run import run_closed_form
 
 USERS = 94
 METRICS = REPORTING["strong"].keys()
@@ -124,8 +124,9 @@ def fixture_ml100k_strong(tmp_path_factory):
   def runner(cell):
     config = RunConfig(method=cell.method.name, dataset="ml100k", protocol="strong",
                        seed=cell.seed, split_seed=0, output_dir=cell.output_dir,
-                       data_dir=str(tmp_path / "cache"), params={"l2_grid": [300.0]})
-    run_baseline(config)
+                       data_dir=str(tmp_path / "cache"),
+                       method_config={"l2_grid": [300.0]} if cell.method.name == "ease" else {})
+    run_closed_form(config)
     return Outcome(cell, "ran", wall_seconds=1.0)
 
   settings = Settings(dataset="ml100k", protocol="strong", output_dir=str(tmp_path / "out"),

@@ -1,4 +1,4 @@
-"""APR: per-row fast-gradient perturbations, the eq. 10 gradient, schedule and robustness study."""
+"""APR: per-row fast-gradient perturbations, the eq. 10 gradient and the schedule."""
 
 import numpy as np
 import pytest
@@ -9,12 +9,9 @@ from tfrankcf.datasets.interactions import Interactions
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.losses.pairwise import bpr_loss
-from tfrankcf.methods.apr import (APR, APRConfig, adversarial_perturbations, build_apr,
-                                  robustness_study)
+from tfrankcf.methods.apr import APR, APRConfig, adversarial_perturbations, build_apr
 from tfrankcf.methods.bpr import BPR, BPRConfig
-from tfrankcf.metrics import evaluate
 from tfrankcf.protocols import make_split
-from tfrankcf.protocols.split import EvalSet
 from tfrankcf.training.config import RunConfig
 
 
@@ -146,40 +143,6 @@ def test_restore_embeddings_from_a_bpr_checkpoint(tmp_path):
   assert apr.apr_optimizer.iterations.numpy() == 0
 
 
-def test_robustness_study():
-  matrix = _toy_matrix().tolil()
-  rows, cols = matrix.nonzero()
-  held_out = {}
-  for u, i in zip(rows, cols):
-    held_out.setdefault(u, i)  # one item per user becomes the target
-  users = np.array(sorted(held_out), np.int64)
-  targets = sp.csr_matrix((np.ones(len(users)), (np.arange(len(users)),
-                                                 [held_out[u] for u in users])), shape=(len(users), 30))
-  for u in users:
-    matrix[u, held_out[u]] = 0
-  train = matrix.tocsr()
-  train.eliminate_zeros()
-  eval_set = EvalSet(user_index=users, inputs=train[users], targets=targets,
-                     exclude=train[users])
-  model = BPR(40, 30, BPRConfig(embedding_dim=8, init_stddev=0.3), seed=0)
-  model.compile(optimizer=model.bpr_optimizer)
-  triplets = Triplets(train, batch_size=64, seed=0)
-  for epoch in range(5):
-    model.fit(triplets(epoch), verbose=0)
-  study = robustness_study(model.mf, Triplets(train, batch_size=128, seed=1, drop_remainder=False),
-                           eval_set, eps_values=(0.1, 0.3), ks=(10,), metric_names=("ndcg",))
-  clean = evaluate(model, eval_set, ks=(10,), metric_names=("ndcg",)).means
-  assert study["clean"]["metrics"]["ndcg@10"] == clean["ndcg@10"]
-  assert study["num_triplets"] == train.nnz
-  for kind in ("adversarial", "random"):
-    assert set(study[kind]) == {"0.1", "0.3"}
-  for eps in ("0.1", "0.3"):  # Figure 1 (b, d): adversarial noise hurts D' more
-    adversarial, random = study["adversarial"][eps], study["random"][eps]
-    assert adversarial["train_accuracy"] < random["train_accuracy"]
-    change = adversarial["relative_change"]["ndcg@10"]
-    assert change == adversarial["metrics"]["ndcg@10"] / clean["ndcg@10"] - 1
-
-
 def test_apr_start_options_set_where_adversarial_training_starts():
   with pytest.raises(InputError, match="unknown apr_start"):
     APRConfig(apr_start="first")
@@ -189,7 +152,7 @@ def test_apr_start_options_set_where_adversarial_training_starts():
                                timestamps=np.arange(len(users)))
   split = make_split("loo_full", data, 0)
   for start, restore in (("last", None), ("best", 3)):
-    config = RunConfig(method="apr", protocol="loo_full", epochs=5, params={
+    config = RunConfig(method="apr", protocol="loo_full", epochs=5, method_config={
         "pretrain_epochs": 3, "apr_start": start, "embedding_dim": 4})
     trainable = build_apr(split, config)
     assert trainable.restore_best_at == restore

@@ -5,9 +5,13 @@ import pytest
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import build_actor, encoder_input
+from tfrankcf.backbones.autoencoders import ACTORS, build_actor, encoder_input
+from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.losses.reconstruction import gaussian_nll
+from tfrankcf.losses.sampled_lists import SampledListLoss
+from tfrankcf.methods.autoencoder import (OBJECTIVES, ActorObjective, AutoencoderModel,
+                                          actor_objective)
 
 M = 15
 
@@ -20,7 +24,7 @@ def _rows(num_users=30, batch_size=10):
 
 def _model(name="vae", **overrides):
   tf.keras.utils.set_random_seed(0)
-  model = AutoencoderModel(build_actor(name, M, **overrides), seed=7)
+  model = AutoencoderModel(build_actor(name, M), actor_objective(name, **overrides), seed=7)
   model.compile(optimizer=model.actor_optimizer)
   return model
 
@@ -84,3 +88,39 @@ def test_training_lowers_the_loss(name):
   rows = _rows()
   losses = [model.fit(rows(epoch), verbose=0).history["loss"][0] for epoch in range(15)]
   assert losses[-1] < losses[0]
+
+
+def test_every_actor_has_its_objective_and_the_published_ones_are_kept():
+  assert set(OBJECTIVES) == set(ACTORS)
+  assert OBJECTIVES["vae"] == ActorObjective()
+  assert OBJECTIVES["dae"].l2 == 0.01 / 500  # vae_cf: lambda 0.01 per batch of 500
+  assert OBJECTIVES["vae_beta0"].l2 == 1e-5
+  assert OBJECTIVES["mf"] == ActorObjective(reconstruction="gaussian", l2=1e-4)
+  assert OBJECTIVES["warp"] == ActorObjective(reconstruction="warp", l2=1e-4)
+  assert OBJECTIVES["vae_gaussian"].reconstruction == "gaussian"
+  assert all(o.keep_prob == 0.5 and o.anneal_steps == 200_000 for o in OBJECTIVES.values())
+
+
+def test_objective_options_are_checked():
+  assert actor_objective("mf", keep_prob=0.8) == ActorObjective(reconstruction="gaussian",
+                                                                 l2=1e-4, keep_prob=0.8)
+  with pytest.raises(InputError, match="unknown actor 'vqvae'"):
+    actor_objective("vqvae")
+  with pytest.raises(InputError, match="unknown objective option"):
+    actor_objective("vae", latent_dim=3)  # an architecture field
+
+
+def test_the_objective_sets_the_l2_term_of_the_loss():
+  model = _model("mf")
+  want = 1e-4 * sum(np.sum(v.numpy() ** 2) for v in model.actor.trainable_variables
+                    if "kernel" in v.name)
+  np.testing.assert_allclose(model.actor.l2_penalty(model.objective.l2).numpy(), want,
+                             rtol=1e-5, atol=1e-9)
+  assert model.objective.l2 == 1e-4 and model.reconstruction is gaussian_nll
+
+
+def test_a_term_xla_cannot_compile_is_reported_by_the_model():
+  assert _model("vae").jit_compile_blockers == []
+  model = _model("vae", reconstruction="listmle", list_size=10)
+  assert model.jit_compile_blockers == [SampledListLoss.jit_compile_blocker]
+  assert not model.supports_jit_compile

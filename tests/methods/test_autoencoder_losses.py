@@ -6,14 +6,14 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import build_actor
-from tfrankcf.backbones.likelihoods import LIST_LOSSES, get_reconstruction, multinomial_nll
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.losses import ranking
 from tfrankcf.losses.full_catalogue import FullCatalogueApproxNDCG
+from tfrankcf.losses.reconstruction import LIST_LOSSES, get_reconstruction, multinomial_nll
 from tfrankcf.losses.sampled_lists import SampledListLoss
 from tfrankcf.methods import autoencoder
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 
 M = 30
 
@@ -26,7 +26,7 @@ def _rows():
 
 def _model(name="vae", **overrides):
   tf.keras.utils.set_random_seed(0)
-  model = AutoencoderModel(build_actor(name, M, **overrides), seed=7)
+  model = AutoencoderModel(build_actor(name, M), actor_objective(name, **overrides), seed=7)
   model.compile(optimizer=model.actor_optimizer)
   return model
 
@@ -53,7 +53,7 @@ def test_bad_terms_are_one_line_input_errors(name, options, message):
     get_reconstruction(name, **options)
   assert "\n" not in str(error.value)
   with pytest.raises(InputError, match=message):
-    build_actor("vae", M, reconstruction=name, **options)
+    AutoencoderModel(build_actor("vae", M), actor_objective("vae", reconstruction=name, **options))
 
 
 def test_the_step_draws_the_lists_from_the_run_seed_and_step():
@@ -62,11 +62,11 @@ def test_the_step_draws_the_lists_from_the_run_seed_and_step():
   logits = tf.random.stateless_normal([6, M], [1, 2])
   model.step.assign(3)
   got = model.reconstruction_loss(history, logits).numpy()
-  want = model.actor.reconstruction(history, logits, seed=model.noise_seed(4)).numpy()
+  want = model.reconstruction(history, logits, seed=model.noise_seed(4)).numpy()
   np.testing.assert_array_equal(got, want)  # the same op on the same seed: bit-exact
   model.step.assign(4)
   assert not np.array_equal(got, model.reconstruction_loss(history, logits).numpy())
-  other = AutoencoderModel(model.actor, seed=8)
+  other = AutoencoderModel(model.actor, model.objective, seed=8)
   other.step.assign(3)
   assert not np.array_equal(got, other.reconstruction_loss(history, logits).numpy())
 
@@ -116,11 +116,14 @@ def test_a_resumed_step_repeats_the_lists():
                                 second.reconstruction_loss(history, logits).numpy())
 
 
-def test_actor_params_carry_the_term_options():
-  actor = autoencoder.actor_from_params(M, {
-      "actor": "dae", "reconstruction": "approx_ndcg", "candidates": "all",
-      "memory_budget_mb": 64.0})
-  assert isinstance(actor.reconstruction, FullCatalogueApproxNDCG)
-  assert actor.reconstruction.memory_budget_mb == 64.0
-  actor = autoencoder.actor_from_params(M, {"reconstruction": "neural_sort", "list_size": 6})
-  assert actor.reconstruction.list_size == 6 and actor.config.reconstruction == "neural_sort"
+def test_actor_settings_carry_the_term_options():
+  config = autoencoder.AutoencoderConfig(actor="dae", loss="approx_ndcg", candidates="all",
+                                         memory_budget_mb=64.0)
+  model = AutoencoderModel(autoencoder.actor_for(M, config),
+                           autoencoder.objective_for(config, **config.reconstruction_overrides()))
+  assert isinstance(model.reconstruction, FullCatalogueApproxNDCG)
+  assert model.reconstruction.memory_budget_mb == 64.0
+  config = autoencoder.AutoencoderConfig(loss="neural_sort", list_size=6)
+  model = AutoencoderModel(autoencoder.actor_for(M, config),
+                           autoencoder.objective_for(config, **config.reconstruction_overrides()))
+  assert model.reconstruction.list_size == 6 and model.objective.reconstruction == "neural_sort"

@@ -184,7 +184,7 @@ def test_build_bpr_fuses_steps_on_one_device_without_xla():
   split = make_split("loo_full", Interactions.from_raw(
       users, rng.integers(0, 30, len(users)), timestamps=np.arange(len(users))), 0)
   config = RunConfig(method="bpr", protocol="loo_full", epochs=1, batch_size=16,
-                     params={"embedding_dim": 4, "steps_per_call": 4})
+                     method_config={"embedding_dim": 4, "steps_per_call": 4})
   trainable = build_bpr(split, config)
   assert trainable.dataset_fn.steps_per_element == 4
   assert trainable.model.triplets is trainable.dataset_fn
@@ -213,8 +213,8 @@ def _loop_run(output_dir, epochs, seed=0):
       users, (users * 7 + rng.integers(0, 25, len(users))) % 60,
       timestamps=np.arange(len(users))), 0)
   config = RunConfig(method="bpr", protocol="loo_full", epochs=epochs, batch_size=16,
-                     seed=seed, params={"embedding_dim": 4, "steps_per_call": 4,
-                                        "robustness_eps": []})
+                     seed=seed, method_config={"embedding_dim": 4, "steps_per_call": 4,
+                                               "robustness_eps": []})
   trainable = build_bpr(split, config)
   assert trainable.dataset_fn.steps_per_element == 4
   outcome = train_and_evaluate(trainable.model, trainable.dataset_fn, split,
@@ -236,28 +236,3 @@ def test_fused_steps_resume_exactly_and_follow_the_seed(tmp_path):
   np.testing.assert_array_equal(again_weights, weights)
   _, other_weights = _loop_run(tmp_path / "other", epochs=3, seed=1)
   assert not np.allclose(other_weights, weights, atol=1e-4)
-
-
-def test_sparse_adagrad_is_keras_adagrad_on_repeated_rows():
-  """The fused kernel update equals `apply_gradients` (rows summed, then TF1 Adagrad)."""
-  from tfrankcf.methods.bpr import adagrad, sparse_adagrad  # pylint: disable=g-import-not-at-top
-  config = BPRConfig(embedding_dim=3, init_stddev=0.5)
-  models = [BPR(4, 6, config, seed=0) for _ in range(2)]
-  batch = _batch([0, 0, 3, 0], [1, 3, 1, 5], [3, 2, 4, 1])  # repeated users and items
-  updated = []
-  for model, fast in zip(models, (False, True)):
-    optimizer = adagrad(config)
-    optimizer.build(model.mf.trainable_variables)
-    for _ in range(2):  # the second step reads the accumulators of the first
-      with tf.GradientTape() as tape:
-        loss, _ = model.bpr_objective(batch)
-      variables = model.mf.trainable_variables
-      gradients = tape.gradient(loss, variables)
-      if fast:
-        sparse_adagrad(optimizer, zip(gradients, variables))
-      else:
-        optimizer.apply_gradients(zip(gradients, variables))
-    updated.append([v.numpy() for v in variables + optimizer.variables])
-  for keras_value, fast_value in zip(*updated):
-    np.testing.assert_allclose(fast_value, keras_value, rtol=1e-6, atol=1e-8)
-  assert int(updated[1][2]) == 2  # the optimiser's step count

@@ -17,8 +17,8 @@ import tensorflow as tf
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods.autoencoder import AutoencoderModel
-from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_from_params
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
+from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_for, recommender_objective
 
 M = 12
 BINARY = os.path.join(os.path.dirname(__file__), "..", "..", "binaries", "train_cfsfl.py")
@@ -34,9 +34,10 @@ def _rows():
 def _model(init_seed=0, actor="vae", **config):
   tf.keras.utils.set_random_seed(init_seed)
   config = CFSFLConfig(**{"recommender_epochs": 1, "reward_epochs": 1, "joint_epochs": 2,
-                          "unroll_steps": 2, **SMALL, **config})
-  params = {"actor": actor, "anneal_steps": 100}
-  model = CFSFL(recommender_from_params(M, params, config, batch_size=10), config, seed=3)
+                          "unroll_steps": 2, "actor": actor, "anneal_steps": 100, **SMALL,
+                          **config})
+  model = CFSFL(recommender_for(M, config), recommender_objective(config, batch_size=10), config,
+                seed=3)
   model.compile(optimizer=model.actor_optimizer, run_eagerly=True)
   return model
 
@@ -71,7 +72,7 @@ def test_zero_unroll_steps_is_exactly_the_base_recommender(actor):
   base_actor = build_actor(actor, M)
   for target, source in zip(base_actor.weights, model.actor.weights):
     target.assign(source[:M] if source.shape[0] == M + 16 else source)
-  base = AutoencoderModel(base_actor)
+  base = AutoencoderModel(base_actor, model.objective)
   history = tf.constant((np.random.default_rng(1).random((5, M)) < 0.4).astype(np.float32))
   # exact: the same M-wide matmul on the same weights, plus exact zeros (0 @ W_v), same ops
   np.testing.assert_array_equal(model.predict_scores(None, history).numpy(),
@@ -89,7 +90,7 @@ def test_feedback_inputs_start_at_zero_and_the_input_is_m_plus_feedback_wide():
   assert kernel.shape[0] == M + 16
   assert np.all(kernel[M:] == 0) and np.any(kernel[:M] != 0)
   with pytest.raises(InputError, match="must read"):
-    CFSFL(build_actor("vae", M), CFSFLConfig(**SMALL))
+    CFSFL(build_actor("vae", M), actor_objective("vae"), CFSFLConfig(**SMALL))
   with pytest.raises(InputError, match="feedback_init"):
     CFSFLConfig(feedback_init="ones")
   with pytest.raises(InputError, match=">= 0"):
@@ -248,4 +249,4 @@ def test_binary_trains_and_writes_results(tmp_path):
   pretrained = results["milestones"]["pretrained"]
   assert pretrained["epochs"] == 1 and pretrained["best_epoch"] == 1
   assert pretrained["paired_test"]["ndcg@100"]["n"] > 0
-  assert results["config"]["params"]["l2"] == 0.01
+  assert results["config"]["method_config"]["l2"] == 0.01

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
+from tfrankcf.methods.autoencoder import actor_objective
 from tfrankcf.methods.ract import RaCT, RaCTConfig
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols.split import EvalSet
@@ -27,7 +28,8 @@ def _rows():
 def _model(init_seed=0, num_items=M, **config):
   tf.keras.utils.set_random_seed(init_seed)
   config = {"actor_epochs": 2, "critic_epochs": 2, "ac_epochs": 2, **config}
-  model = RaCT(build_actor("vae", num_items, anneal_steps=100), RaCTConfig(**config),
+  model = RaCT(build_actor("vae", num_items), actor_objective("vae", anneal_steps=100),
+               RaCTConfig(**config),
                seed=3)
   model.compile(optimizer=model.actor_optimizer)
   return model

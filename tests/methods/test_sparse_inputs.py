@@ -15,9 +15,10 @@ import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import build_actor, dense_rows, is_sparse
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods import autoencoder
-from tfrankcf.methods.autoencoder import AutoencoderModel, dropout_mask
-from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, build_cfsfl, recommender_from_params
+from tfrankcf.methods import autoencoder, registry
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective, dropout_mask
+from tfrankcf.methods.cfsfl import (CFSFL, CFSFLConfig, build_cfsfl, recommender_for,
+                                   recommender_objective)
 from tfrankcf.methods.ract import RaCT, RaCTConfig, build_ract
 
 M = 40
@@ -43,7 +44,7 @@ def _dense_sparse_stream(model_class):
 
     def sample_mask(self, history):
       sparse = tf.sparse.from_dense(history)  # row-major, as UserRows(sparse=True)
-      return dense_rows(dropout_mask(sparse, self.actor.config.keep_prob, self.noise_seed(0)))
+      return dense_rows(dropout_mask(sparse, self.objective.keep_prob, self.noise_seed(0)))
 
   return DenseSparseStream
 
@@ -68,7 +69,7 @@ def _assert_same_runs(dense, sparse, dense_logs, sparse_logs):
 
 
 def test_sparse_mask_is_one_draw_per_non_zero_seeded_by_step():
-  model = AutoencoderModel(build_actor("vae", M), seed=7)
+  model = AutoencoderModel(build_actor("vae", M), actor_objective("vae"), seed=7)
   rows = _rows(sparse=True, matrix=sp.csr_matrix(np.ones((200, M), np.float32)))
   history = rows.sparse_rows(tf.range(200, dtype=tf.int64))
   model.step.assign(5)
@@ -88,7 +89,7 @@ def test_an_epoch_on_sparse_rows_trains_as_on_dense_rows(name):
   models = []
   for model_class in (_dense_sparse_stream(AutoencoderModel), AutoencoderModel):
     tf.keras.utils.set_random_seed(0)
-    model = model_class(build_actor(name, M, anneal_steps=4), seed=3)
+    model = model_class(build_actor(name, M), actor_objective(name, anneal_steps=4), seed=3)
     model.compile(optimizer=model.actor_optimizer)
     models.append(model)
   dense, sparse = models
@@ -105,7 +106,7 @@ def test_ract_stages_on_sparse_rows_train_as_on_dense_rows():
   models = []
   for model_class in (_dense_sparse_stream(RaCT), RaCT):
     tf.keras.utils.set_random_seed(0)
-    model = model_class(build_actor("vae", M, anneal_steps=10),
+    model = model_class(build_actor("vae", M), actor_objective("vae", anneal_steps=10),
                         RaCTConfig(actor_epochs=1, critic_epochs=1, ac_epochs=1,
                                    ac_learning_rate=1e-3), seed=3)
     model.compile(optimizer=model.actor_optimizer)
@@ -132,12 +133,12 @@ def sparse_stream_statistics(model):
 def test_cfsfl_stages_on_sparse_rows_train_as_on_dense_rows():
   small = {"embedding_dim": 8, "reward_dims": (16, 16, 16), "feedback_dims": (16, 16, 16)}
   config = CFSFLConfig(recommender_epochs=1, reward_epochs=1, joint_epochs=2, unroll_steps=2,
-                       feedback_history="observed", **small)
+                       feedback_history="observed", anneal_steps=10, **small)
   models = []
   for model_class in (_dense_sparse_stream(CFSFL), CFSFL):
     tf.keras.utils.set_random_seed(0)
-    actor = recommender_from_params(M, {"anneal_steps": 10}, config, batch_size=10)
-    model = model_class(actor, config, seed=3)
+    actor = recommender_for(M, config)
+    model = model_class(actor, recommender_objective(config, batch_size=10), config, seed=3)
     # eager: the same ops without tracing the loop (the binary test runs it traced)
     model.compile(optimizer=model.actor_optimizer, run_eagerly=True)
     models.append(model)
@@ -154,7 +155,7 @@ def test_cfsfl_stages_on_sparse_rows_train_as_on_dense_rows():
 
 def test_scoring_reads_sparse_histories_as_dense_ones():
   tf.keras.utils.set_random_seed(0)
-  model = AutoencoderModel(build_actor("vae", M), seed=3)
+  model = AutoencoderModel(build_actor("vae", M), actor_objective("vae"), seed=3)
   history = _rows(sparse=True).sparse_rows(tf.range(8, dtype=tf.int64))
   np.testing.assert_allclose(model.score_tf(None, history).numpy(),
                              model.predict_scores(None, dense_rows(history)).numpy(),
@@ -167,8 +168,9 @@ def _split():
 
 
 def _config(method, **fields):
-  return types.SimpleNamespace(method=method, params={}, seed=0, batch_size=10,
-                               eval_batch_size=100, jit_compile=False, **fields)
+  return types.SimpleNamespace(method=method, method_config=registry.spec(method).config(),
+                               seed=0, batch_size=10, eval_batch_size=100, jit_compile=False,
+                               **fields)
 
 
 @pytest.mark.parametrize("build,method", [(autoencoder.build_autoencoder, "vae"),
@@ -181,27 +183,3 @@ def test_builders_feed_sparse_rows_but_under_xla_or_tf_distribute(build, method)
   strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
   with strategy.scope():
     assert not build(_split(), _config(method)).dataset_fn.sparse
-
-
-def test_fused_adam_is_keras_adam():
-  """Same update on dense and sparse (IndexedSlices) gradients over a few steps, same slots."""
-  rng = np.random.default_rng(5)
-  start = rng.normal(size=(30, 4)).astype(np.float32)
-  fused, keras = tf.Variable(start), tf.Variable(start)
-  optimizers = [autoencoder.FusedAdam(0.01), tf.keras.optimizers.Adam(0.01)]
-  for optimizer, variable in zip(optimizers, (fused, keras)):
-    optimizer.build([variable])
-  for step in range(4):
-    dense = rng.normal(size=(30, 4)).astype(np.float32)
-    rows = rng.integers(0, 30, 12)  # duplicates sum
-    sparse = tf.IndexedSlices(tf.constant(rng.normal(size=(12, 4)).astype(np.float32)),
-                              tf.constant(rows, tf.int64), tf.constant([30, 4], tf.int64))
-    gradient = dense if step % 2 else sparse
-    for optimizer, variable in zip(optimizers, (fused, keras)):
-      optimizer.apply_gradients([(tf.convert_to_tensor(gradient) if optimizer is optimizers[1]
-                                  else gradient, variable)])
-  # one fused expression against Keras's several ops: float32 rounding (~3e-7 here)
-  np.testing.assert_allclose(fused.numpy(), keras.numpy(), rtol=1e-5, atol=1e-6)
-  assert [v.name for v in optimizers[0].variables] == [v.name for v in optimizers[1].variables]
-  for a, b in zip(optimizers[0].variables, optimizers[1].variables):
-    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)

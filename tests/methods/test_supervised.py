@@ -10,8 +10,9 @@ import tensorflow as tf
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.listwise import ListwiseSampler
 from tfrankcf.losses import ranking
-from tfrankcf.methods.supervised import (AdamW, Supervised, SupervisedConfig,
-                                         build_supervised, config_from_params)
+from tfrankcf.methods.supervised import (Supervised, SupervisedConfig, build_supervised,
+                                         with_batch_size)
+from tfrankcf.training.config_flags import config_from_dict
 
 
 def _matrix():
@@ -39,18 +40,13 @@ def test_losses_are_the_factory_loss_and_a_step_trains_the_backbone(backbone, lo
   assert all(changed)
 
 
-def test_contrib_adamw_decay_is_not_scaled_by_the_learning_rate():
-  variable = tf.Variable([2.0])
-  optimizer = AdamW(learning_rate=0.5, weight_decay=0.1)
-  optimizer.apply_gradients([(tf.constant([0.0]), variable)])
-  np.testing.assert_allclose(variable.numpy(), [2.0 - 0.1 * 2.0], rtol=1e-6, atol=1e-7)
-
-
-def test_config_from_params_and_errors():
-  config = config_from_params(SupervisedConfig, {"loss": "softmax", "other": 1}, batch_size=250)
+def test_batch_size_sets_lists_per_batch_and_errors():
+  config = with_batch_size(SupervisedConfig(loss="softmax"), batch_size=250)
   assert config.lists_per_batch == 25 and config.loss == "softmax"
+  with pytest.raises(InputError, match="unknown setting other"):
+    config_from_dict(SupervisedConfig, {"loss": "softmax", "other": 1})  # never dropped
   with pytest.raises(InputError, match="multiple of the list size"):
-    config_from_params(SupervisedConfig, {}, batch_size=255)
+    with_batch_size(SupervisedConfig(), batch_size=255)
   with pytest.raises(InputError, match="valid losses"):
     SupervisedConfig(loss="hinge")
   with pytest.raises(InputError, match="valid backbones"):
@@ -60,8 +56,9 @@ def test_config_from_params_and_errors():
 def test_builder_scores_candidates_like_the_full_catalogue():
   matrix = _matrix()
   split = types.SimpleNamespace(train=matrix, num_items=30)
-  config = types.SimpleNamespace(params={"loss": "approx_ndcg", "backbone": "neumf"},
-                                 batch_size=40, seed=3)
+  config = types.SimpleNamespace(
+      method_config=SupervisedConfig(loss="approx_ndcg", backbone="neumf"), batch_size=40,
+      seed=3)
   trainable = build_supervised(split, config)
   model = trainable.model
   assert model.config.lists_per_batch == 4

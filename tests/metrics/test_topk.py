@@ -8,7 +8,7 @@ import tensorflow as tf
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.baselines.itempop import ItemPop
 from tfrankcf.errors import InputError
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 from tfrankcf.methods.bpr import BPR, BPRConfig
 from tfrankcf.methods.supervised import Supervised, SupervisedConfig
 from tfrankcf.metrics import evaluate, evaluator
@@ -209,7 +209,7 @@ def test_models_and_itempop_match_numpy():
   eval_set = EvalSet(user_index=np.arange(num_users), inputs=train, targets=targets,
                      exclude=train)
   tf.keras.utils.set_random_seed(0)
-  vae = AutoencoderModel(build_actor("vae", num_items), seed=7)
+  vae = AutoencoderModel(build_actor("vae", num_items), actor_objective("vae"), seed=7)
   bpr = BPR(num_users, num_items, BPRConfig(embedding_dim=8, init_stddev=0.3), seed=0)
   itempop = ItemPop().fit(train)
   neumf = Supervised(train, SupervisedConfig(backbone="neumf", init_stddev=0.3), seed=1)

@@ -118,7 +118,7 @@ def test_users_with_one_item_are_not_validated_without_timestamps():
 
 def test_the_rule_is_in_results_json_and_the_log(tmp_path, caplog):
   from tfrankcf.training.config import RunConfig
-  from tfrankcf.training.run import run_baseline
+  from tfrankcf.training.run import run_closed_form
   train = tmp_path / "train.txt"
   test = tmp_path / "test.txt"
   # Each user's rows in item id order; user u's test item is 8 + u % 2.
@@ -129,7 +129,7 @@ def test_the_rule_is_in_results_json_and_the_log(tmp_path, caplog):
                      protocol="given", data_dir=str(tmp_path / "cache"),
                      output_dir=str(tmp_path / "run"))
   with caplog.at_level(logging.INFO):
-    results = run_baseline(config)
+    results = run_closed_form(config)
   assert results["split"]["validation_item"] == "random"
   assert "given: validation item = a random training item per user" in caplog.text
   with open(tmp_path / "run" / "results.json") as f:

@@ -14,7 +14,6 @@ from tfrankcf.baselines import EASE, ItemPop
 from tfrankcf.errors import InputError
 from tfrankcf.serving.export import export_model
 from tfrankcf.serving.item_names import ItemNames, read_item_names
-from tfrankcf.training.builders import builder_for
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.run import load_run_split
 
@@ -51,9 +50,9 @@ print(json.dumps(out))
 """
 
 
-def _config(method, protocol, tmp_path, **params):
+def _config(method, protocol, tmp_path, **settings):
   return RunConfig(method=method, protocol=protocol, data_dir=str(tmp_path / "cache"),
-                   params=params)
+                   method_config=settings)
 
 
 def _request(split, rows: sp.csr_matrix, user_index):
@@ -89,9 +88,10 @@ def exports(tmp_path_factory):
   strong = load_run_split(_config("vae", "strong", tmp_path))
   loo = load_run_split(_config("bpr", "loo_sampled", tmp_path))
   tf.keras.utils.set_random_seed(0)
-  vae = builder_for("vae", {})(strong, _config("vae", "strong", tmp_path)).model
+  vae_config = _config("vae", "strong", tmp_path)
+  vae = vae_config.spec.build(strong, vae_config).model
   bpr_config = _config("bpr", "loo_sampled", tmp_path, embedding_dim=8)
-  bpr = builder_for("bpr", {})(loo, bpr_config).model
+  bpr = bpr_config.spec.build(loo, bpr_config).model
   for variable in bpr.mf.trainable_variables:  # well-separated scores
     variable.assign(tf.random.normal(variable.shape))
   cases = {"vae": (vae, strong, strong.test.inputs[:BATCH], None),

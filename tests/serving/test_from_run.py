@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from tfrankcf.errors import InputError
-from tfrankcf.methods.autoencoder import build_autoencoder
+from tfrankcf import api
+from tfrankcf.methods.autoencoder import AutoencoderConfig, build_autoencoder
 from tfrankcf.serving.from_run import export_run, load_run_config
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.run import CONFIG_FILE, load_run_split, run_trainable
@@ -27,8 +28,8 @@ def trained(tmp_path_factory):
   config = RunConfig(method="vae", protocol="strong", epochs=1, seed=1,
                      output_dir=str(tmp_path / "run"), data_dir=str(tmp_path / "cache"),
                      export_dir=str(tmp_path / "at_end"), export_top_k=15,
-                     params={"actor": "vae"})
-  run_trainable(config, build_autoencoder)
+                     method_config=AutoencoderConfig(actor="vae"))
+  api.train(config)  # trains, then exports (--export_dir)
   split = load_run_split(config)
   item_ids = np.asarray(split.item_ids).astype(str)
   inputs = split.valid.inputs[:4]

@@ -45,7 +45,7 @@ def test_missing_saved_model_is_a_clear_error(tmp_path):
 def bpr_export(tmp_path_factory):
   tmp_path = tmp_path_factory.mktemp("bpr")
   config = RunConfig(method="bpr", protocol="loo_sampled", data_dir=str(tmp_path / "cache"),
-                     params={"embedding_dim": 8})
+                     method_config={"embedding_dim": 8})
   split = load_run_split(config)
   model = build_bpr(split, config).model
   return export_model(model, split, str(tmp_path / "bpr"), top_k=6), split

@@ -29,7 +29,7 @@ import tensorflow as tf
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.inputs.listwise import ListwiseSampler
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods.autoencoder import AutoencoderModel
+from tfrankcf.methods.autoencoder import AutoencoderModel, actor_objective
 from tfrankcf.methods.ract import RaCT, RaCTConfig
 from tfrankcf.methods.supervised import Supervised, SupervisedConfig
 
@@ -65,19 +65,22 @@ def _user_batches(matrix, sizes=(8, 3, 1)):
   return dataset
 
 
-def _actor(**overrides):
-  return build_actor("vae", NUM_ITEMS, encoder_dims=(16,), latent_dim=8, decoder_dims=(16,),
-                     keep_prob=1.0, l2=0.01, anneal_steps=2, **overrides)
+def _actor():
+  return build_actor("vae", NUM_ITEMS, encoder_dims=(16,), latent_dim=8, decoder_dims=(16,))
+
+
+def _objective():
+  return actor_objective("vae", keep_prob=1.0, l2=0.01, anneal_steps=2)
 
 
 def _vae():
-  return _without_noise(AutoencoderModel)(_actor(), seed=3, learning_rate=0.01)
+  return _without_noise(AutoencoderModel)(_actor(), _objective(), seed=3, learning_rate=0.01)
 
 
 def _ract():
   config = RaCTConfig(actor_epochs=1, critic_epochs=1, ac_epochs=1, hidden_dims=(8, 4),
                       critic_l2=0.1, critic_learning_rate=0.01, ac_learning_rate=0.01)
-  return _without_noise(RaCT)(_actor(), config, seed=3)
+  return _without_noise(RaCT)(_actor(), _objective(), config, seed=3)
 
 
 def _graphrec_softmax():

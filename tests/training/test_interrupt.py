@@ -16,6 +16,7 @@ import pytest
 
 from tfrankcf.errors import Interrupted
 from tfrankcf.protocols.reporting import REPORTING
+from tfrankcf.training.fit.part import Part
 from tfrankcf.training.loop import train_and_evaluate
 
 
@@ -34,11 +35,15 @@ COMMAND = ["train_baseline", "--method=vae", "--protocol=strong", "--epochs=3",
            "--batch_size=5"]  # ~150 steps an epoch: a signal after epoch 1 lands in epoch 2
 
 
-def _ctrl_c_at(epoch_to_stop):
-  def on_epoch_end(epoch, entry):
-    if epoch == epoch_to_stop:
+class _CtrlCAfter(Part):
+  """Ctrl-C once epoch `epoch_to_stop` (from 0) is checkpointed: a caller's callback."""
+
+  def __init__(self, epoch_to_stop):
+    self.epoch_to_stop = epoch_to_stop
+
+  def on_epoch_end(self, run, epoch):
+    if epoch.index == self.epoch_to_stop:
       raise KeyboardInterrupt
-  return on_epoch_end
 
 
 def test_ctrl_c_after_an_epoch_names_it_and_the_rerun_resumes(tmp_path):
@@ -46,7 +51,7 @@ def test_ctrl_c_after_an_epoch_names_it_and_the_rerun_resumes(tmp_path):
   with pytest.raises(Interrupted) as raised:
     train_and_evaluate(LOOP._model(split), LOOP._dataset_fn(split), split,
                        REPORTING["loo_sampled"], str(tmp_path), epochs=3,
-                       on_epoch_end=_ctrl_c_at(1))
+                       callbacks=[_CtrlCAfter(1)])
   assert isinstance(raised.value, KeyboardInterrupt) and raised.value.epoch == 2
   assert str(raised.value) == "interrupted after epoch 2; rerun the same command to resume"
   resumed = train_and_evaluate(LOOP._model(split), LOOP._dataset_fn(split), split,

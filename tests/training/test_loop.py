@@ -12,7 +12,7 @@ from tfrankcf.datasets.interactions import Interactions
 from tfrankcf.methods.base import Model
 from tfrankcf.protocols import make_split
 from tfrankcf.protocols.reporting import REPORTING
-from tfrankcf.training import loop
+from tfrankcf.training.fit import checkpointing, milestones
 from tfrankcf.training.loop import TrainingDiverged, train_and_evaluate
 
 
@@ -236,8 +236,11 @@ def test_a_kill_after_any_file_write_resumes_exactly(tmp_path, monkeypatch):
       return result
     return write
 
-  monkeypatch.setattr(loop, "write_json", counted("history/milestone json", loop.write_json))
-  monkeypatch.setattr(loop, "_copy_checkpoint", counted("milestone", loop._copy_checkpoint))
+  for module in (checkpointing, milestones):
+    monkeypatch.setattr(module, "write_json",
+                        counted("history/milestone json", module.write_json))
+  monkeypatch.setattr(milestones, "copy_checkpoint",
+                      counted("milestone", milestones.copy_checkpoint))
   monkeypatch.setattr(tf.train.Checkpoint, "write", counted("best", tf.train.Checkpoint.write))
   monkeypatch.setattr(tf.train.CheckpointManager, "save",
                       counted("checkpoint", tf.train.CheckpointManager.save))

@@ -8,7 +8,7 @@ from tfrankcf.methods.autoencoder import build_autoencoder
 from tfrankcf.methods.bpr import build_bpr
 from tfrankcf.methods.supervised import build_supervised
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.run import load_run_split, run_baseline, run_trainable
+from tfrankcf.training.run import load_run_split, run_closed_form, run_trainable
 
 
 def test_steps_per_execution_changes_speed_not_results(tmp_path):
@@ -17,7 +17,7 @@ def test_steps_per_execution_changes_speed_not_results(tmp_path):
     config = RunConfig(method="bpr", dataset="ml100k", protocol="loo_full", epochs=2,
                        batch_size=512, output_dir=str(tmp_path / str(steps)),
                        data_dir=str(tmp_path / "cache"), steps_per_execution=steps,
-                       params={"embedding_dim": 8, "learning_rate": 0.05})
+                       method_config={"embedding_dim": 8, "learning_rate": 0.05})
     results = run_trainable(config, build_bpr)
     metrics.append(results["metrics"])
   for part in ("valid", "test"):
@@ -40,7 +40,7 @@ def test_split_seed_fixes_the_split_while_seed_varies(tmp_path):
 def test_jit_compile_with_graph_features_is_a_clear_error(tmp_path):
   config = RunConfig(method="graphrec_logloss", dataset="ml100k", protocol="loo_sampled",
                      epochs=1, output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
-                     jit_compile=True, params={"graph_features": True, "loss": "logloss"})
+                     jit_compile=True, method_config={"graph_features": True})
   with pytest.raises(InputError, match="--jit_compile: .*GraphRec's graph features"):
     run_trainable(config, build_supervised)
   assert not (tmp_path / "run" / "results.json").exists()
@@ -49,24 +49,24 @@ def test_jit_compile_with_graph_features_is_a_clear_error(tmp_path):
 def test_jit_compile_with_a_sampled_list_term_is_a_clear_error(tmp_path):
   config = RunConfig(method="vae", dataset="ml100k", protocol="strong", epochs=1,
                      output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
-                     jit_compile=True, params={"reconstruction": "listmle"})
+                     jit_compile=True, method_config={"loss": "listmle"})
   with pytest.raises(InputError, match="--jit_compile: .*sampled candidate lists"):
     run_trainable(config, build_autoencoder)
   assert not (tmp_path / "run" / "results.json").exists()
 
 
 def test_ease_sweep_selects_on_validation_in_either_precision(tmp_path):
-  """run_baseline sweeps EASE's L2 with one Gram (baselines.ease.select_l2); float64 by flag."""
+  """run_closed_form sweeps EASE's L2 with one Gram (baselines.ease.select_l2); float64 by flag."""
   results = {}
   for dtype in ("float32", "float64"):
     config = RunConfig(method="ease", data_dir=str(tmp_path / "cache"),
                        output_dir=str(tmp_path / dtype),
-                       params={"l2_grid": [50.0, 200.0, 5000.0], "dtype": dtype})
-    results[dtype] = run_baseline(config)
+                       method_config={"l2_grid": [50.0, 200.0, 5000.0], "dtype": dtype})
+    results[dtype] = run_closed_form(config)
   for dtype, run in results.items():
     assert [entry["l2"] for entry in run["selection"]] == [50.0, 200.0, 5000.0]
     values = [entry["valid"]["ndcg@10"] for entry in run["selection"]]
-    assert run["config"]["params"]["l2"] == [50.0, 200.0, 5000.0][int(np.argmax(values))]
+    assert run["config"]["method_config"]["l2"] == [50.0, 200.0, 5000.0][int(np.argmax(values))]
     assert run["metrics"]["valid"]["ndcg@10"] == max(values)  # the selected model's own value
   for part in ("valid", "test"):
     for key, value in results["float32"]["metrics"][part].items():

@@ -14,12 +14,14 @@ import tensorflow as tf
 from tfrankcf.backbones.autoencoders import build_actor
 from tfrankcf.inputs.user_rows import UserRows
 from tfrankcf.methods.apr import APR, APRConfig
-from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_from_params
+from tfrankcf.methods.autoencoder import actor_objective
+from tfrankcf.methods.cfsfl import CFSFL, CFSFLConfig, recommender_for, recommender_objective
 from tfrankcf.methods.ract import RaCT, RaCTConfig
 from tfrankcf.protocols.reporting import REPORTING
 from tfrankcf.training import run
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.loop import EpochProgress, train_and_evaluate
+from tfrankcf.training.fit.progress import EpochProgress
+from tfrankcf.training.loop import train_and_evaluate
 
 
 def _test_loop_module():
@@ -40,13 +42,13 @@ LOOP = _test_loop_module()
 def test_table_names_protocol_selected_l2_and_users(tmp_path, capsys):
   config = RunConfig(method="ease", dataset="ml100k", protocol="strong",
                      output_dir=str(tmp_path / "run"), data_dir=str(tmp_path),
-                     params={"l2_grid": [200.0, 500.0]})
-  results = run.run_baseline(config)
+                     method_config={"l2_grid": [200.0, 500.0]})
+  results = run.run_closed_form(config)
   lines = capsys.readouterr().out.splitlines()
   split = run.load_run_split(config)
   users = {part: int((np.diff(getattr(split, part).targets.indptr) > 0).sum())
            for part in ("valid", "test")}
-  assert lines[0] == (f"ease on ml100k, protocol strong: L2 {results['config']['params']['l2']:g}"
+  assert lines[0] == (f"ease on ml100k, protocol strong: L2 {results['config']['method_config']['l2']:g}"
                       " selected on valid ndcg@100 (of 2 values)")
   assert lines[1].split()[:2] == ["users", "recall@20"]
   assert lines[2].split()[:2] == ["valid", str(users["valid"])]
@@ -101,7 +103,7 @@ def _assert_idle_trackers_read_zero(logs, trackers, stage):
 def test_ract_epoch_lines_name_the_stage_and_only_its_trackers(tmp_path, caplog):
   split = LOOP._split()
   tf.keras.utils.set_random_seed(0)
-  model = RaCT(build_actor("vae", split.num_items, anneal_steps=100),
+  model = RaCT(build_actor("vae", split.num_items), actor_objective("vae", anneal_steps=100),
                RaCTConfig(actor_epochs=1, critic_epochs=1, ac_epochs=1), seed=3)
   model.compile(optimizer=model.actor_optimizer)
   every_log, fit = [], model.fit
@@ -125,7 +127,8 @@ def test_ract_epoch_lines_name_the_stage_and_only_its_trackers(tmp_path, caplog)
     _assert_idle_trackers_read_zero(logs, lines[epoch + 1][1], stages[epoch])
   assert [entry["stage"] for entry in outcome["history"]] == stages
   assert set(outcome["history"][1]) == {"epoch", "train_seconds", "stage", "valid"} | critic
-  warp = RaCT(build_actor("vae", 5), RaCTConfig(actor_epochs=1, critic_epochs=1, stage3="warp"))
+  warp = RaCT(build_actor("vae", 5), actor_objective("vae"),
+              RaCTConfig(actor_epochs=1, critic_epochs=1, stage3="warp"))
   assert warp.training_stage(2) == ("warp fine-tuning", ("loss",))
 
 
@@ -135,9 +138,10 @@ def test_cfsfl_stages_leave_out_exactly_the_idle_trackers():
                   batch_size=10, seed=0)
   tf.keras.utils.set_random_seed(0)
   config = CFSFLConfig(recommender_epochs=1, reward_epochs=1, joint_epochs=1, unroll_steps=1,
-                       embedding_dim=8, reward_dims=(16, 16, 16), feedback_dims=(16, 16, 16))
-  model = CFSFL(recommender_from_params(12, {"actor": "vae", "anneal_steps": 100}, config,
-                                        batch_size=10), config, seed=3)
+                       embedding_dim=8, reward_dims=(16, 16, 16), feedback_dims=(16, 16, 16),
+                       actor="vae", anneal_steps=100)
+  model = CFSFL(recommender_for(12, config), recommender_objective(config, batch_size=10), config,
+                seed=3)
   model.compile(optimizer=model.actor_optimizer)
   names = ["recommender pre-training", "reward pre-training", "joint training"]
   for epoch, name in enumerate(names):

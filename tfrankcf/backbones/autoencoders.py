@@ -6,9 +6,12 @@ One Keras model, `Autoencoder`, covers every actor of RaCT's Table 2:
   (mean and log-variance heads when variational) -> decoder hidden layers
   -> M logits.
 
-The named configurations in `ACTORS` are the published ones; `build_actor`
+The named architectures in `ACTORS` are the published ones; `build_actor`
 makes one and lets a caller change any field (e.g. CF-SFL widens the input to
-[history, feedback], the TF-Ranking issue swaps the reconstruction term).
+[history, feedback], `--dae_hidden` Mult-DAE's hidden layer). What an actor is
+trained with (its reconstruction term, l2, input dropout and KL schedule) is
+the objective of the method that trains it, `tfrankcf.methods.autoencoder`
+(`ActorObjective`, with the published actors' objectives in `OBJECTIVES`).
 
 The model does not normalise or corrupt its input: `encoder_input` does that
 (L2-normalise the full row, then apply a dropout mask rescaled by 1/keep), so
@@ -29,13 +32,12 @@ import dataclasses
 
 import tensorflow as tf
 
-from tfrankcf.backbones.likelihoods import Reconstruction, get_reconstruction, multinomial_nll
 from tfrankcf.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
 class ActorConfig:
-  """Architecture and objective of an autoencoder actor.
+  """Architecture of an autoencoder actor (its objective: `methods.autoencoder.ActorObjective`).
 
   Attributes:
     encoder_dims: hidden layer sizes between the input and the latent layer.
@@ -46,19 +48,7 @@ class ActorConfig:
       single tanh hidden layer is its latent layer).
     variational: Gaussian posterior (mean, log-variance heads, KL term) or a
       point estimate.
-    reconstruction: name in `tfrankcf.backbones.likelihoods.RECONSTRUCTIONS`
-      or `LIST_LOSSES` (a TF-Ranking loss).
-    candidates: a list loss's items, "sampled" lists or "all" (ApproxNDCG only).
-    list_size: items per sampled list of a list loss.
-    memory_budget_mb: memory bound of the full-catalogue ApproxNDCG.
-    l2: coefficient of sum(kernel^2) added to the batch-mean loss.
-    keep_prob: probability of keeping an input item in training.
     bias_stddev: std of the truncated-normal bias initialiser (0: zeros).
-    beta_max: cap of the KL weight.
-    anneal_steps: KL weight = min(step / anneal_steps, beta_max) per batch
-      (Mult-VAE and RaCT code).
-    anneal_epochs: if > 0, the paper's schedule (RaCT Table 5) instead:
-      beta_max * min(1, epoch / anneal_epochs).
   """
 
   encoder_dims: tuple = (600,)
@@ -67,39 +57,28 @@ class ActorConfig:
   activation: str = "tanh"
   latent_activation: str | None = None
   variational: bool = True
-  reconstruction: str = "multinomial"
-  candidates: str = "sampled"
-  list_size: int = 100
-  memory_budget_mb: float = 1024.0
-  l2: float = 0.0
-  keep_prob: float = 0.5
   bias_stddev: float = 0.001
-  beta_max: float = 0.2
-  anneal_steps: int = 200_000
-  anneal_epochs: int = 0
 
 
 # Sources: Mult-VAE = vae_cf notebook cells 41-43, 52 and RaCT base_models.py;
-# the rest are RaCT's Table 2 actors (models.py / base_models.py).
+# the rest are RaCT's Table 2 actors (models.py / base_models.py). Their
+# objectives (term, l2, ...) are `tfrankcf.methods.autoencoder.OBJECTIVES`.
 ACTORS: dict[str, ActorConfig] = {
-    # M -> 600 tanh -> (mu, logvar) 200 -> 600 tanh -> M, multinomial, KL.
+    # M -> 600 tanh -> (mu, logvar) 200 -> 600 tanh -> M.
     "vae": ActorConfig(),
-    # vae_cf Mult-DAE: M -> 200 tanh -> M, lambda = 0.01 / batch 500 on kernels.
-    # RaCT F.4 uses 600 hidden units: --dae_hidden=600.
+    # vae_cf Mult-DAE: M -> 200 tanh -> M. RaCT F.4 uses 600 hidden units: --dae_hidden=600.
     "dae": ActorConfig(encoder_dims=(), latent_activation="tanh", decoder_dims=(),
-                       variational=False, l2=0.01 / 500, bias_stddev=0.0),
-    # Table 2 "VAE (Gaussian)": Mult-VAE shape with the weighted Gaussian term.
-    "vae_gaussian": ActorConfig(reconstruction="gaussian"),
-    # Table 2 "VAE (beta = 0)": same shape, delta posterior, l2 1e-5 (main_dae.py).
-    "vae_beta0": ActorConfig(variational=False, l2=1e-5, bias_stddev=0.0),
+                       variational=False, bias_stddev=0.0),
+    # Table 2 "VAE (Gaussian)": the Mult-VAE shape.
+    "vae_gaussian": ActorConfig(),
+    # Table 2 "VAE (beta = 0)": same shape, delta posterior (main_dae.py).
+    "vae_beta0": ActorConfig(variational=False, bias_stddev=0.0),
     # Table 2 "VAE (Linear)": linear encoder and decoder around a Gaussian latent.
     "vae_linear": ActorConfig(encoder_dims=(), decoder_dims=(), bias_stddev=0.0),
-    # MF with a Gaussian likelihood: linear M -> 200 -> M, weighted squared error.
-    "mf": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False,
-                      reconstruction="gaussian", l2=1e-4, bias_stddev=0.0),
-    # WARP actor: linear M -> 200 -> M trained with margin-free WARP.
-    "warp": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False,
-                        reconstruction="warp", l2=1e-4, bias_stddev=0.0),
+    # MF: linear M -> 200 -> M.
+    "mf": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False, bias_stddev=0.0),
+    # WARP actor: linear M -> 200 -> M.
+    "warp": ActorConfig(encoder_dims=(), decoder_dims=(), variational=False, bias_stddev=0.0),
 }
 
 
@@ -213,16 +192,11 @@ class Autoencoder(tf.keras.Model):
   """
 
   def __init__(self, num_items: int, config: ActorConfig = ActorConfig(),
-               input_width: int | None = None,
-               reconstruction: Reconstruction | None = None, **kwargs):
+               input_width: int | None = None, **kwargs):
     super().__init__(**kwargs)
     self.num_items = int(num_items)
     self.config = config
     self.input_width = int(input_width or num_items)
-    self.reconstruction = reconstruction or get_reconstruction(
-        config.reconstruction, candidates=config.candidates, list_size=config.list_size,
-        memory_budget_mb=config.memory_budget_mb)
-    self.jit_compile_blocker = getattr(self.reconstruction, "jit_compile_blocker", None)
 
     def dense(units, activation=None, name=None):
       bias = (tf.keras.initializers.TruncatedNormal(stddev=config.bias_stddev)
@@ -304,30 +278,18 @@ class Autoencoder(tf.keras.Model):
       z = layer(z)
     return self.output_layer(z), kl
 
-  def reconstruction_term(self, labels, logits: tf.Tensor, seed=None) -> tf.Tensor:
-    """The reconstruction term [B] of `labels` (dense or sparse rows) and `logits` [B, M].
+  def l2_penalty(self, l2: float) -> tf.Tensor:
+    """`l2 * sum(kernel^2)` over every layer (biases excluded, as vae_cf).
 
-    The multinomial reads a sparse row's non-zeros only (log-softmax over the
-    whole catalogue, gathered at the items); another term gets the dense row.
-    `seed`: a stochastic term's stateless seed.
+    `l2` is the objective's coefficient (`ActorObjective.l2`); 0 gives a constant 0.
     """
-    if is_sparse(labels) and self.reconstruction is multinomial_nll:
-      return sparse_multinomial_nll(labels, logits)
-    labels = dense_rows(labels)
-    if seed is None:
-      return self.reconstruction(labels, logits)
-    return self.reconstruction(labels, logits, seed=seed)
-
-  def l2_penalty(self) -> tf.Tensor:
-    """`config.l2 * sum(kernel^2)` over every layer (biases excluded, as vae_cf)."""
-    if not self.config.l2:
+    if not l2:
       return tf.constant(0.0)
     kernels = [v for v in self.trainable_variables if "kernel" in v.name]
-    return self.config.l2 * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+    return l2 * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
 
 
 def build_actor(name: str, num_items: int, input_width: int | None = None,
-                reconstruction: Reconstruction | str | None = None,
                 **overrides) -> Autoencoder:
   """The actor `name` of `ACTORS`, with any `ActorConfig` field overridden.
 
@@ -335,12 +297,8 @@ def build_actor(name: str, num_items: int, input_width: int | None = None,
     name: a key of `ACTORS`.
     num_items: output width M.
     input_width: encoder input width (default M).
-    reconstruction: the name of a term (the `ActorConfig` field), or a
-      (labels, logits) -> [B] callable replacing the configured term.
     **overrides: `ActorConfig` fields.
   """
-  if isinstance(reconstruction, str):
-    overrides["reconstruction"], reconstruction = reconstruction, None
   if name not in ACTORS:
     raise InputError(f"unknown actor '{name}' (choose from {', '.join(ACTORS)})")
   fields = {f.name for f in dataclasses.fields(ActorConfig)}
@@ -348,5 +306,4 @@ def build_actor(name: str, num_items: int, input_width: int | None = None,
   if unknown:
     raise InputError(f"unknown actor option(s) {', '.join(unknown)}")
   config = dataclasses.replace(ACTORS[name], **overrides)
-  return Autoencoder(num_items, config, input_width=input_width,
-                     reconstruction=reconstruction, name=f"{name}_actor")
+  return Autoencoder(num_items, config, input_width=input_width, name=f"{name}_actor")

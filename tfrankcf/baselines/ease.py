@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+import tensorflow as tf
 
 from tfrankcf.baselines import spd_inverse
 from tfrankcf.errors import InputError
@@ -159,6 +160,24 @@ class EASE:
     if items is not None:
       return np.take_along_axis(scores, np.asarray(items), axis=1)
     return scores
+
+  def serving_scorer(self) -> tf.Module:
+    """The SavedModel's scorer (`tfrankcf.serving.export`): history rows times the weights."""
+    return _EASEScorer(self.weights)
+
+
+class _EASEScorer(tf.Module):
+  """EASE in a SavedModel: history rows [B, M] times the item-item weights [M, M]."""
+
+  uses_user_id = False
+
+  def __init__(self, weights: np.ndarray):
+    super().__init__()
+    self.weights = tf.Variable(weights, trainable=False, name="ease_weights")
+
+  def __call__(self, user_index, history):
+    del user_index
+    return tf.matmul(history, self.weights)
 
 
 def select_l2(train: sp.spmatrix, grid: Sequence[float], score_fn: Callable, key: str | None = None,

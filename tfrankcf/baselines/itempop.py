@@ -31,3 +31,21 @@ class ItemPop:
     del history
     popularity = self._popularity_tf
     return tf.broadcast_to(popularity[None, :], [tf.shape(user_index)[0], popularity.shape[0]])
+
+  def serving_scorer(self) -> tf.Module:
+    """The SavedModel's scorer (`tfrankcf.serving.export`): the popularity row for every user."""
+    return _ItemPopScorer(self.popularity)
+
+
+class _ItemPopScorer(tf.Module):
+  """ItemPop in a SavedModel: every user gets the training popularity."""
+
+  uses_user_id = False
+
+  def __init__(self, popularity: np.ndarray):
+    super().__init__()
+    self.popularity = tf.Variable(popularity, trainable=False, name="popularity")
+
+  def __call__(self, user_index, history):
+    del user_index
+    return tf.broadcast_to(self.popularity, tf.shape(history))

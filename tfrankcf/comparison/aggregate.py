@@ -1,7 +1,7 @@
 """The numbers of a comparison: mean and std over seeds, the best, paired tests, timing.
 
 Paired tests follow `docs/reproductions.md`: every method is compared with
-one reference row, the best *baseline* (`MethodSpec.baseline`) by mean test
+one reference row, the best *baseline* (`ComparedMethod.baseline`) by mean test
 value of the protocol's selection metric (the strongest competitor measured,
 hence the conservative choice; the best method when no baseline finished).
 For each metric, the per-user test values of the two methods are paired by

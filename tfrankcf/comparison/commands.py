@@ -5,7 +5,7 @@ Later flags override earlier ones (absl expands a flagfile in place), so the
 command is assembled from the weakest source to the strongest:
 
   1. the binary's own defaults;
-  2. the registry's defaults (`MethodSpec.defaults`, e.g. `--epochs=200`);
+  2. the spec's compare defaults (`ComparedMethod.defaults`, e.g. `--epochs=200`);
   3. the method's flagfile `configs/<family>_*.cfg` whose `--protocol` is the
      comparison's and whose `--dataset` is the kind of dataset the
      comparison's `--dataset` holds (`dataset_kind`: a registered name is
@@ -20,6 +20,11 @@ command is assembled from the weakest source to the strongest:
   6. the comparison's `--epochs` and `--batch_size`, when given (trained
      methods only; RaCT, CF-SFL and APR take stage lengths instead);
   7. `--extra_flags` (every cell), then `--method_flags` (one method's cells).
+
+A binary defines only the flags of the method it runs, so an `--extra_flags`
+setting of some methods only (e.g. `--batches_per_epoch` of the list-wise
+ones) is passed with absl's `--undefok`: ignored by a method without it. A
+name no registered method has is not: its typo stays a usage error.
 """
 
 import dataclasses
@@ -29,8 +34,10 @@ import re
 import sys
 
 from tfrankcf.comparison.dataset_kind import dataset_kind
-from tfrankcf.comparison.registry import MethodSpec
+from tfrankcf.comparison.registry import ComparedMethod
 from tfrankcf.errors import InputError
+from tfrankcf.methods import registry
+from tfrankcf.training.config_flags import field_flags
 
 # configs/ of a source checkout (the package is installed editable from it).
 DEFAULT_CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -42,7 +49,7 @@ FIT = "fit"  # the run directory of a closed-form method's one fit
 class Cell:
   """One run of a comparison: a method on one training seed (or its one fit)."""
 
-  method: MethodSpec
+  method: ComparedMethod
   seed: int
   key: str  # "s<seed>" or "fit"
   output_dir: str
@@ -98,7 +105,7 @@ class FlagfileChoice:
   note: str
 
 
-def choose_flagfile(spec: MethodSpec, dataset: str, protocol: str,
+def choose_flagfile(spec: ComparedMethod, dataset: str, protocol: str,
                     configs_dir: str | None) -> FlagfileChoice:
   """The flagfile of `spec`'s family for (dataset, protocol) (module docstring, step 3).
 
@@ -132,10 +139,23 @@ def choose_flagfile(spec: MethodSpec, dataset: str, protocol: str,
                               f"is for {about} under --protocol={protocol}")
 
 
-def find_flagfile(spec: MethodSpec, dataset: str, protocol: str,
+def find_flagfile(spec: ComparedMethod, dataset: str, protocol: str,
                   configs_dir: str | None) -> str | None:
   """The path `choose_flagfile` chooses, or None."""
   return choose_flagfile(spec, dataset, protocol, configs_dir).path
+
+
+def method_flags() -> set:
+  """The flags of every registered method's settings (a binary defines its method's only)."""
+  return {flag.name for spec in registry.specs() for flag in field_flags(spec.config)}
+
+
+def _flag_names(args) -> list:
+  names = []
+  for arg in args:
+    name = arg.lstrip("-").split("=", 1)[0]
+    names.append(name[2:] if name.startswith("no") and name[2:] in method_flags() else name)
+  return list(dict.fromkeys(names))
 
 
 def parse_method_flags(entries) -> dict:
@@ -149,7 +169,7 @@ def parse_method_flags(entries) -> dict:
   return parsed
 
 
-def cell_command(spec: MethodSpec, seed: int, output_dir: str, settings: Settings,
+def cell_command(spec: ComparedMethod, seed: int, output_dir: str, settings: Settings,
                  flagfile: str | None) -> tuple:
   """The argv of one cell, sources in the module docstring's order."""
   argv = [sys.executable, "-m", f"tfrankcf.binaries.{spec.binary}"]
@@ -169,6 +189,9 @@ def cell_command(spec: MethodSpec, seed: int, output_dir: str, settings: Setting
     if settings.batch_size is not None:
       argv.append(f"--batch_size={settings.batch_size}")
   argv += settings.extra_flags
+  method_only = [name for name in _flag_names(settings.extra_flags) if name in method_flags()]
+  if method_only:
+    argv.append("--undefok=" + ",".join(method_only))
   argv += settings.method_flags.get(spec.name, ())
   return tuple(argv)
 

@@ -1,44 +1,32 @@
-"""Every method `compare` can run: its binary, its flags, its flagfile family and its role.
+"""How `compare` runs and reads each method: derived from the method registry.
 
-A `MethodSpec` says how one row of a comparison is trained (which binary of
-`binaries/`, with which flags, and which `configs/<family>_<dataset>*.cfg`
-holds its published settings) and how it is read: a baseline or a proposed
-method (the paired tests are against the best baseline), closed-form (one
-deterministic fit on the shared split, paired with every training seed) or
-trained per seed, ID-based (cannot score the unseen users of `strong`).
+Which methods exist, their labels, roles, binaries and flagfile families are
+the specs' (`tfrankcf.methods.registry`; a plugin's too). This module keeps
+what is about comparing: a `ComparedMethod` row per `--methods` name, with
+the command-line flags that run it on its binary (the `--method` that selects
+it and the values its variant fixes), and the checks made before anything
+runs.
 """
 
 import dataclasses
 from typing import Mapping
 
 from tfrankcf.errors import InputError
+from tfrankcf.methods import registry
+from tfrankcf.training.config_flags import config_as_flags
 
-# Epochs of a trained method when neither a flagfile nor the registry knows
-# better (the binaries' own default is 1): vae_cf's 200.
-DEFAULT_EPOCHS = 200
-# Backbone losses (GraphRec / NeuMF on sampled lists), as `train_baseline --loss`.
-BACKBONE_LOSSES = ("logloss", "listmle", "approx_ndcg", "gumbel_approx_ndcg", "neural_sort",
-                   "softmax", "pairwise_logistic")
-# Autoencoder reconstruction terms from TF-Ranking (`train_baseline --method=vae --loss`).
-AUTOENCODER_LOSSES = BACKBONE_LOSSES[1:]
-# GuidedRec paper App. B: each loss's best epoch on ML-100K (graphrec-losses_ml100k.cfg).
-ML100K_LOSS_EPOCHS = {"logloss": 320, "gumbel_approx_ndcg": 464, "approx_ndcg": 320,
-                      "listmle": 44, "softmax": 266, "pairwise_logistic": 65,
-                      "neural_sort": 151}
-LOSS_LABELS = {"logloss": "log loss", "listmle": "ListMLE", "approx_ndcg": "ApproxNDCG",
-               "gumbel_approx_ndcg": "Gumbel-ApproxNDCG", "neural_sort": "NeuralSort",
-               "softmax": "Softmax", "pairwise_logistic": "pairwise logistic"}
+GENERIC_BINARY = "train"  # trains any entry by --method=<name>
 
 
 @dataclasses.dataclass(frozen=True)
-class MethodSpec:
-  """How `compare` trains and reads one method.
+class ComparedMethod:
+  """How `compare` trains and reads one method (one registry entry).
 
   Attributes:
-    name: the `--methods` name, also the run directory's.
+    name: the `--methods` name (the entry's canonical name), also the run directory's.
     label: the name in tables and plots.
     binary: module of `tfrankcf.binaries` that trains it.
-    flags: the method's own flags (after its flagfile).
+    flags: the flags selecting it and its variant on the binary (after its flagfile).
     family: flagfile family: `configs/<family>_*.cfg` matching the dataset and
       protocol is used (None: no flagfile).
     defaults: flags before the flagfile (what compare assumes when the
@@ -68,71 +56,59 @@ class MethodSpec:
     return ("loo_sampled", "loo_full", "strong", "given")
 
 
-def _methods() -> dict:
-  trained = (f"--epochs={DEFAULT_EPOCHS}",)
-  specs = [
-      MethodSpec("itempop", "ItemPop", "train_baseline", ("--method=itempop",),
-                 closed_form=True),
-      MethodSpec("ease", "EASE", "train_baseline", ("--method=ease",), closed_form=True),
-      MethodSpec("bpr", "MF-BPR", "train_baseline", ("--method=bpr",), defaults=trained,
-                 id_based=True),
-  ]
-  for actor, label in (("vae", "Mult-VAE"), ("dae", "Mult-DAE"), ("mf", "MF (Gaussian)"),
-                       ("warp", "WARP")):
-    family = f"{actor}-losses" if actor in ("vae", "dae") else None
-    specs.append(MethodSpec(actor, label, "train_baseline", (f"--method={actor}",),
-                            family=family, defaults=trained))
-    if actor in ("vae", "dae"):
-      for loss in AUTOENCODER_LOSSES:
-        specs.append(MethodSpec(f"{actor}_{loss}", f"{label}, {LOSS_LABELS[loss]}",
-                                "train_baseline", (f"--method={actor}", f"--loss={loss}"),
-                                family=family, defaults=trained))
-      specs.append(MethodSpec(f"{actor}_approx_ndcg_all", f"{label}, full ApproxNDCG",
-                              "train_baseline", (f"--method={actor}", "--loss=approx_ndcg",
-                                                 "--candidates=all"),
-                              family=family, defaults=trained))
-  for loss in BACKBONE_LOSSES:
-    own = ("--weight_decay=0.00001",) if loss == "logloss" else ()  # GraphRec.py's AdamW
-    specs.append(MethodSpec(
-        loss, LOSS_LABELS[loss], "train_baseline",
-        ("--backbone=graphrec", f"--loss={loss}") + own, family="graphrec-losses",
-        defaults=trained, dataset_flags={"ml100k": (f"--epochs={ML100K_LOSS_EPOCHS[loss]}",)},
-        id_based=True))
-    specs.append(MethodSpec(
-        f"neumf_{loss}", f"NeuMF, {LOSS_LABELS[loss]}", "train_baseline",
-        ("--backbone=neumf", f"--loss={loss}") + own, defaults=trained, id_based=True))
-  specs += [
-      MethodSpec("guidedrec", "GuidedRec", "train_guidedrec", ("--backbone=graphrec",),
-                 family="guidedrec", baseline=False, id_based=True),
-      MethodSpec("guidedrec_neumf", "GuidedRec (NeuMF)", "train_guidedrec",
-                 ("--backbone=neumf",), family="guidedrec", baseline=False, id_based=True),
-      MethodSpec("ract", "RaCT", "train_ract", family="ract", baseline=False),
-      MethodSpec("cfsfl", "CF-SFL", "train_cfsfl", family="cfsfl", baseline=False),
-      MethodSpec("apr", "APR", "train_apr", family="apr", baseline=False, id_based=True),
-  ]
-  return {spec.name: spec for spec in specs}
+def entry_flags(entry) -> tuple:
+  """The flags that run `entry` on its spec's binary."""
+  spec, variant = entry.spec, entry.variant
+  if spec.binary == GENERIC_BINARY:
+    return (f"--method={variant.name}",) + tuple(variant.compare_flags)
+  selector, values = spec.selector_of(variant)
+  selected = (f"--method={selector}",) if selector else ()
+  return selected + config_as_flags(spec.config, values) + tuple(variant.compare_flags)
 
 
-METHODS = _methods()
+def compared(entry) -> ComparedMethod:
+  """The `ComparedMethod` of a registry entry."""
+  spec, variant = entry.spec, entry.variant
+  return ComparedMethod(
+      name=variant.name, label=variant.label, binary=spec.binary, flags=entry_flags(entry),
+      family=spec.family_of(variant), defaults=tuple(spec.compare_defaults),
+      dataset_flags=dict(variant.dataset_flags), baseline=spec.role == "baseline",
+      closed_form=spec.closed_form, id_based=spec.scores_by == "id")
 
 
-def get_methods(names, protocol: str) -> list[MethodSpec]:
-  """The specs of `names`, checked before anything runs (InputError names the problem)."""
+def methods() -> dict:
+  """{name: ComparedMethod} of every entry `compare --methods` offers, in registry order."""
+  return {entry.name: compared(entry) for entry in registry.entries()}
+
+
+METHODS = methods()
+
+
+def get_methods(names, protocol: str) -> list[ComparedMethod]:
+  """The rows of `names`, checked before anything runs (InputError names the problem).
+
+  A name may be an entry's alias (a name older runs recorded): its row is the entry's.
+  """
+  choices = ", ".join(METHODS)
   names = [name.strip() for name in names if name.strip()]
   if not names:
-    raise InputError("--methods is empty; choose from " + ", ".join(METHODS))
+    raise InputError("--methods is empty; choose from " + choices)
   duplicates = sorted({name for name in names if names.count(name) > 1})
   if duplicates:
     raise InputError(f"--methods lists {', '.join(duplicates)} more than once")
-  unknown = [name for name in names if name not in METHODS]
+  unknown = []
+  rows = []
+  for name in names:
+    try:
+      rows.append(compared(registry.get(name)))
+    except InputError:
+      unknown.append(name)
   if unknown:
     raise InputError(f"unknown method{'s' if len(unknown) > 1 else ''} "
-                     f"{', '.join(repr(n) for n in unknown)}; choose from "
-                     + ", ".join(METHODS))
-  specs = [METHODS[name] for name in names]
-  refused = [spec.name for spec in specs if protocol not in spec.protocols]
+                     f"{', '.join(repr(n) for n in unknown)}; choose from " + choices)
+  refused = [row.name for row in rows if protocol not in row.protocols]
   if refused:
     raise InputError(f"{', '.join(refused)} score{'s' if len(refused) == 1 else ''} users by "
                      f"their training id and cannot rank the unseen test users of "
                      f"--protocol={protocol}; use loo_sampled, loo_full or given")
-  return specs
+  return rows

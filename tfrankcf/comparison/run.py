@@ -10,6 +10,7 @@ them).
 import os
 import time
 
+from tfrankcf.comparison.aggregate import summarize
 from tfrankcf.comparison.cells import run_cell, run_cells
 from tfrankcf.comparison.commands import Settings, plan_cells
 from tfrankcf.comparison.curves import plot_curves, plot_test_bars
@@ -53,9 +54,6 @@ def run_comparison(names: list, seeds: list, settings: Settings, runner=run_cell
     printer(f"  {name}: {shown} ({notes[name]})", flush=True)
   start = time.perf_counter()
   outcomes = run_cells(cells, runner=runner, printer=printer, jobs=jobs, replace=replace)
-  # Imported here: tfrankcf.metrics loads TensorFlow, which the runs do not need in this
-  # process (and bad input is refused before it loads).
-  from tfrankcf.comparison.aggregate import summarize  # pylint: disable=g-import-not-at-top
   summary = summarize(outcomes, settings.protocol)
   context = {"dataset": settings.dataset, "protocol": settings.protocol,
              "seeds": list(seeds), "split_seed": settings.split_seed,

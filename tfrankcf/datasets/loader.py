@@ -11,6 +11,7 @@ from tfrankcf.datasets import readers
 from tfrankcf.datasets.download import default_data_dir, fetch
 from tfrankcf.datasets.interactions import Interactions
 from tfrankcf.datasets.registry import REGISTRY, DatasetSpec, Part
+from tfrankcf.datasets.vaecf_layout import FILES, is_vaecf_dir
 from tfrankcf.errors import InputError
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -96,7 +97,6 @@ def _load_registered(spec: DatasetSpec, data_dir: str | None,
 
 
 def _directory_error(path: str) -> InputError:
-  from tfrankcf.protocols.vaecf import FILES, is_vaecf_dir  # pylint: disable=g-import-not-at-top
   if is_vaecf_dir(path):
     return InputError("is a Mult-VAE split directory: a ready-made split for "
                       "tfrankcf.protocols.load_vaecf_split, not an interactions file",

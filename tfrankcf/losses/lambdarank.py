@@ -32,6 +32,15 @@ def lambdarank_loss(labels: tf.Tensor, scores: tf.Tensor,
   Returns:
     [B] loss values (0 for rows without a relevant item); differentiable in
     `scores` with the LambdaRank gradient.
+
+  Example:
+    >>> import tensorflow as tf
+    >>> from tfrankcf.losses.lambdarank import lambdarank_loss
+    >>> loss = lambdarank_loss(tf.constant([[0., 1.], [0., 0.]]), tf.zeros([2, 2]))
+    >>> [round(value, 4) for value in loss.numpy().tolist()]
+    [0.2558, 0.0]
+
+    (Tied scores rank the relevant item 2nd: |1 - 1/log2(3)| * ln 2; no relevant item: 0.)
   """
   scores = tf.convert_to_tensor(scores)
   relevant = tf.cast(labels > 0, scores.dtype)

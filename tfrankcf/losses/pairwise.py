@@ -25,12 +25,26 @@ REDUCTIONS = ("sum", "mean")
 
 
 def bpr_loss(margins: tf.Tensor) -> tf.Tensor:
-  """Per-example BPR losses [B] of margins x_uij = y_ui - y_uj [B]."""
+  """Per-example BPR losses [B] of margins x_uij = y_ui - y_uj [B].
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.pairwise import bpr_loss
+  >>> loss = bpr_loss(tf.constant([0.0, 1000.0, -1000.0]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # ln 2; ~0; clipped at -80
+  [0.6931, 0.0, 80.0]
+  """
   return tf.nn.softplus(-tf.clip_by_value(margins, *MARGIN_CLIP))
 
 
 def reduce_pairwise_loss(example_losses: tf.Tensor, reduction: str = "sum") -> tf.Tensor:
-  """This replica's share of the global-batch loss (see the module docstring)."""
+  """This replica's share of the global-batch loss (see the module docstring).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.pairwise import reduce_pairwise_loss
+  >>> losses = tf.constant([1.0, 2.0, 3.0])
+  >>> float(reduce_pairwise_loss(losses)), float(reduce_pairwise_loss(losses, "mean"))
+  (6.0, 2.0)
+  """
   if reduction == "sum":
     return tf.reduce_sum(example_losses)
   if reduction == "mean":

@@ -41,7 +41,16 @@ _EPSILON = 1e-20
 
 
 class ListLoss:
-  """A loss per list [B] of `labels`, `logits` [B, L]."""
+  """A loss per list [B] of `labels`, `logits` [B, L].
+
+  Subclasses implement `per_list`; a `stochastic` one needs the seed [2]:
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import ListMLE
+  >>> ListMLE()(tf.constant([[1., 0.]]), tf.constant([[0., 0.]]))
+  Traceback (most recent call last):
+  ValueError: the 'listmle' loss is stochastic: pass a seed [2]
+  """
 
   name = ""
   stochastic = False
@@ -59,7 +68,15 @@ class ListLoss:
 
 
 class LogLoss(ListLoss):
-  """Pointwise sigmoid cross-entropy with logits, summed over the list's valid items."""
+  """Pointwise sigmoid cross-entropy with logits, summed over the list's valid items.
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import LogLoss
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 0., -1., -1.]])  # -1: padding
+  >>> loss = LogLoss()(labels, tf.zeros([2, 4]))  # every item costs ln 2 at logit 0
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # 4 ln 2, 2 ln 2
+  [2.7726, 1.3863]
+  """
 
   name = "logloss"
 
@@ -72,7 +89,18 @@ class LogLoss(ListLoss):
 
 
 class TFRankingLoss(ListLoss):
-  """A `losses_impl` loss: per list, the sum of its `losses * weights`."""
+  """A `losses_impl` loss: per list, the sum of its `losses * weights`.
+
+  The named losses below are such wrappers; any other `losses_impl` loss works too:
+
+  >>> import tensorflow as tf
+  >>> from tensorflow_ranking.python import losses_impl
+  >>> from tfrankcf.losses.ranking import TFRankingLoss
+  >>> hinge = TFRankingLoss(losses_impl.PairwiseHingeLoss("pairwise_hinge"))
+  >>> loss = hinge(tf.constant([[1., 0., 0., 0.]]), tf.zeros([1, 4]))
+  >>> round(float(loss[0]), 4)  # 3 pairs, each max(0, 1 - 0)
+  3.0
+  """
 
   def __init__(self, impl, rescale_logits: bool = True):
     self._impl = impl
@@ -92,6 +120,16 @@ class TFRankingLoss(ListLoss):
 
 
 class Softmax(TFRankingLoss):
+  """Softmax cross-entropy of the list, weighted by the sum of its labels (TF-Ranking's).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import Softmax
+  >>> labels = tf.constant([[1., 0., 0., 0.], [0., 1., 0., 0.]])
+  >>> loss = Softmax()(labels, tf.constant([[0., 0., 0., 0.], [0., 2., 0., 0.]]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # ln 4; ln(1 + 3 / e^2)
+  [1.3863, 0.3408]
+  """
+
   name = "softmax"
 
   def __init__(self, temperature: float = 1.0):
@@ -108,6 +146,13 @@ class PairwiseLogistic(TFRankingLoss):
   counts instead of TF-Ranking's [B, L, L] (4x fewer pairs for a half-relevant
   list); equal to `losses_impl` in value and gradient (tested). Graded labels
   go through `losses_impl`.
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import PairwiseLogistic
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 1., 0., -1.]])  # -1: padding
+  >>> loss = PairwiseLogistic()(labels, tf.zeros([2, 4]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # 3 and 2 pairs of ln 2
+  [2.0794, 1.3863]
   """
 
   name = "pairwise_logistic"
@@ -139,6 +184,18 @@ class PairwiseLogistic(TFRankingLoss):
 
 
 class ApproxNDCG(TFRankingLoss):
+  """-ApproxNDCG: NDCG of sigmoid-smoothed ranks (logits / temperature), TF-Ranking's.
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import ApproxNDCG
+  >>> labels = tf.constant([[1., 0., 0., 0.], [0., 1., 0., 0.]])
+  >>> logits = tf.constant([[4., 3., 2., 1.], [4., 3., 2., 1.]])  # gaps of 10 temperatures
+  >>> [round(value, 4) for value in ApproxNDCG()(labels, logits).numpy().tolist()]
+  [-1.0, -0.6309]
+
+  (The relevant item at rank 1, then at rank 2: NDCG 1/log2(3).)
+  """
+
   name = "approx_ndcg"
 
   def __init__(self, temperature: float = 0.1):  # TF-Ranking's default
@@ -155,6 +212,13 @@ class NeuralSort(TFRankingLoss):
   For binary labels (CF's implicit feedback) that matrix is not built at all: row
   r has one value on the relevant and one on the other items, known in closed
   form, so the cross-entropy is two batched matrix-vector products.
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import NeuralSort
+  >>> labels = tf.constant([[1., 0., 0., 0.], [0., 1., 0., 0.]])
+  >>> loss = NeuralSort()(labels, tf.zeros([2, 4]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # equal logits: uniform rows, ln 4
+  [1.3863, 1.3863]
   """
 
   name = "neural_sort"
@@ -215,6 +279,13 @@ class ListMLE(TFRankingLoss):
   and handed to TF-Ranking as strictly decreasing labels in that order (ListMLE
   uses labels only to order the list), so TF-Ranking's own stateful tie
   shuffle has nothing left to shuffle.
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import ListMLE
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 1., 0., -1.]])  # -1: padding
+  >>> loss = ListMLE()(labels, tf.zeros([2, 4]), seed=tf.constant([1, 2]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # equal logits: ln 4!, ln 3!
+  [3.1781, 1.7918]
   """
 
   name = "listmle"
@@ -242,6 +313,14 @@ class GumbelApproxNDCG(ApproxNDCG):
   `list_approx_ndcg` computes the ApproxNDCG of the perturbed lists: by default
   TF-Ranking's ([B * sample_size, L, L], XLA-compatible); the autoencoders pass
   `FullCatalogueApproxNDCG`, which ranks only the relevant items (same values).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import GumbelApproxNDCG
+  >>> labels = tf.constant([[1., 0., 0., 0.], [0., 1., 0., 0.]])
+  >>> logits = tf.constant([[40., 30., 20., 10.], [40., 30., 20., 10.]])  # beyond the noise
+  >>> loss = GumbelApproxNDCG()(labels, logits, seed=tf.constant([1, 2]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # as `ApproxNDCG`: 1/log2(3)
+  [-1.0, -0.6309]
   """
 
   name = "gumbel_approx_ndcg"
@@ -271,7 +350,19 @@ LOSSES = {loss.name: loss for loss in (LogLoss, ListMLE, ApproxNDCG, GumbelAppro
 
 
 def get(name: str, **options) -> ListLoss:
-  """The loss called `name` (one of `LOSSES`), built with `options`."""
+  """The loss called `name` (one of `LOSSES`), built with `options`.
+
+  >>> from tfrankcf.losses import ranking
+  >>> sorted(ranking.LOSSES)
+  ['approx_ndcg', 'gumbel_approx_ndcg', 'listmle', 'logloss', 'neural_sort',
+   'pairwise_logistic', 'softmax']
+  >>> loss = ranking.get("approx_ndcg", temperature=1.0)
+  >>> type(loss).__name__, loss.name
+  ('ApproxNDCG', 'approx_ndcg')
+  >>> ranking.get("ndcg")
+  Traceback (most recent call last):
+  tfrankcf.errors.InputError: unknown loss 'ndcg'; valid losses: logloss, listmle, ...
+  """
   if name not in LOSSES:
     raise InputError(f"unknown loss '{name}'; valid losses: {', '.join(LOSSES)}")
   return LOSSES[name](**options)

@@ -25,7 +25,20 @@ _fold = tf.random.experimental.stateless_fold_in
 
 
 class SampledListLoss:
-  """`loss` on sampled lists of `list_size` items: (labels [B, M], logits [B, M], seed) -> [B]."""
+  """`loss` on sampled lists of `list_size` items: (labels [B, M], logits [B, M], seed) -> [B].
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.ranking import Softmax
+  >>> from tfrankcf.losses.sampled_lists import SampledListLoss
+  >>> loss, seed = SampledListLoss(Softmax(), list_size=2), tf.constant([1, 2])
+  >>> labels = tf.constant([[1., 0., 0., 0.], [0., 0., 1., 0.]])
+  >>> loss.candidates(labels, seed).numpy()[:, 0].tolist()  # the row's item first, then a negative
+  [0, 2]
+  >>> [round(value, 4) for value in loss(labels, tf.zeros([2, 4]), seed).numpy().tolist()]
+  [0.6931, 0.6931]
+
+  (Softmax over 1 positive and 1 negative at equal logits: ln 2.)
+  """
 
   stochastic = True
   # The positives are a data-dependent number of items per row (tf.where, bincount).

@@ -25,6 +25,16 @@ def warp_loss(labels: tf.Tensor, scores: tf.Tensor) -> tf.Tensor:
   Returns:
     [B] sum over (relevant i, irrelevant j ranked above i) of
     w(rank_i) * (s_j - s_i); differentiable in `scores`.
+
+  Example:
+    >>> import tensorflow as tf
+    >>> from tfrankcf.losses.warp import warp_loss
+    >>> labels = tf.constant([[1., 0., 0., 0.], [0., 0., 0., 1.]])
+    >>> loss = warp_loss(labels, tf.constant([[0.4, 0.3, 0.2, 0.1]] * 2))
+    >>> [round(value, 4) for value in loss.numpy().tolist()]
+    [0.0, 1.25]
+
+    (Row 2's item is ranked 4th: w(4) = 25/12 times (0.3 + 0.2 + 0.1).)
   """
   scores = tf.convert_to_tensor(scores)
   relevant = tf.cast(labels > 0, scores.dtype)

@@ -30,22 +30,22 @@ with `tf.cond` on the epoch and is meant for a single replica.
 
 The robustness study (paper Table 2, Figure 1) perturbs a trained model by
 adversarial or random perturbations of norm eps per row and reports the
-relative change of the ranking metrics: `robustness_study`.
+relative change of the ranking metrics: `tfrankcf.methods.mf_robustness`.
 """
 
 import dataclasses
+from typing import Literal
 
-import numpy as np
 import tensorflow as tf
 
 from tfrankcf.backbones.mf import MatrixFactorization, triplet_margins
 from tfrankcf.errors import InputError
-from tfrankcf.inputs.triplets import Triplets
 from tfrankcf.losses.pairwise import MARGIN_CLIP, bpr_loss
 from tfrankcf.methods import base
-from tfrankcf.methods.bpr import BPR, BPRConfig, adagrad, config_from_params, triplets_for
-from tfrankcf.metrics import evaluate
-from tfrankcf.protocols.split import EvalSet
+from tfrankcf.methods.bpr import BPR, BPRConfig, adagrad, triplets_for, with_batch_size
+from tfrankcf.methods.mf_robustness import robustness_report
+from tfrankcf.methods.spec import MethodSpec
+from tfrankcf.methods.trainable import Trainable
 
 APR_START = ("last", "best")
 
@@ -55,19 +55,23 @@ class APRConfig(BPRConfig):
   """APR settings on top of `BPRConfig` (defaults: the paper's and the code's).
 
   Attributes:
-    eps: norm of each perturbed embedding row (epsilon).
-    reg_adv: weight of the adversarial BPR term (lambda).
-    pretrain_epochs: BPR epochs before adversarial training in the same run
-      (0 = adversarial from the first epoch, e.g. after `restore_embeddings`).
-    apr_start: the BPR model APR starts from: "last" (the code continues from
-      the last BPR weights) or "best" (the best validation epoch of the BPR
-      stage).
+    eps: Norm of each adversarial perturbation row (epsilon).
+    reg_adv: Weight of the adversarial BPR term (lambda).
+    pretrain_epochs: MF-BPR epochs before APR in this run (0 = adversarial from the
+      first epoch, e.g. after `restore_embeddings`).
+    adv_epochs: APR epochs.
+    apr_start: APR starts from the last BPR epoch (authors' code) or from the best
+      validation epoch of the BPR stage.
+    init_checkpoint: Start APR from the embeddings of this BPR checkpoint (requires
+      --pretrain_epochs=0).
   """
 
-  eps: float = 0.5
-  reg_adv: float = 1.0
-  pretrain_epochs: int = 0
-  apr_start: str = "last"
+  eps: float = dataclasses.field(default=0.5, metadata={"lower_bound": 0})
+  reg_adv: float = dataclasses.field(default=1.0, metadata={"lower_bound": 0})
+  pretrain_epochs: int = dataclasses.field(default=1000, metadata={"lower_bound": 0})
+  adv_epochs: int = dataclasses.field(default=1000, metadata={"lower_bound": 0})
+  apr_start: Literal[APR_START] = "last"
+  init_checkpoint: str | None = None
 
   def __post_init__(self):
     super().__post_init__()
@@ -196,173 +200,37 @@ class APR(BPR):
     return [self.loss_tracker, self.accuracy_tracker, self.adversarial_tracker]
 
 
-# -- robustness study (Table 2, Figure 1) --------------------------------------
-@tf.function(reduce_retracing=True)
-def _table_scores(user_table, item_table, user_index):
-  return tf.matmul(tf.gather(user_table, user_index), item_table, transpose_b=True)
+def check_apr(config: APRConfig) -> None:
+  """--init_checkpoint starts APR from a trained BPR model: no BPR stage with it."""
+  if config.init_checkpoint and config.pretrain_epochs:
+    raise InputError("--init_checkpoint starts APR from a trained BPR model; "
+                     "set --pretrain_epochs=0 with it")
 
 
-@tf.function(reduce_retracing=True)
-def _table_candidate_scores(user_table, item_table, user_index, items):
-  return tf.einsum("bk,bck->bc", tf.gather(user_table, user_index),
-                   tf.gather(item_table, items))
+def build_apr(split, run_config) -> Trainable:
+  """`Trainable` of `train_apr` (an `APRConfig`).
 
-
-class PerturbedScorer:
-  """A scorer (for `tfrankcf.metrics.evaluate`) of <p_u + d_u, q_i + d_i>."""
-
-  def __init__(self, mf: MatrixFactorization, user_delta: tf.Tensor,
-               item_delta: tf.Tensor):
-    self.users = mf.user_embeddings + user_delta
-    self.items = mf.item_embeddings + item_delta
-
-  def margins(self, batch) -> tf.Tensor:
-    return triplet_margins(tf.gather(self.users, batch["user_index"]),
-                           tf.gather(self.items, batch["positive"]),
-                           tf.gather(self.items, batch["negative"]))
-
-  def score(self, user_index, history, items=None) -> np.ndarray:
-    del history
-    user_index = tf.constant(np.asarray(user_index, np.int64))
-    if items is None:
-      return _table_scores(self.users, self.items, user_index).numpy()
-    return _table_candidate_scores(self.users, self.items, user_index,
-                                   tf.constant(np.asarray(items, np.int64))).numpy()
-
-
-def bpr_table_gradients(mf: MatrixFactorization,
-                        batches: tf.data.Dataset) -> tuple[tf.Tensor, tf.Tensor]:
-  """Gradients [N, K], [M, K] of the summed BPR loss of all `batches` w.r.t. P and Q."""
-  user_gradient = tf.Variable(tf.zeros_like(mf.user_embeddings), trainable=False)
-  item_gradient = tf.Variable(tf.zeros_like(mf.item_embeddings), trainable=False)
-
-  @tf.function(reduce_retracing=True)
-  def accumulate(batch):
-    with tf.GradientTape() as tape:
-      loss = tf.reduce_sum(bpr_loss(triplet_margins(
-          mf.users(batch["user_index"]), mf.items(batch["positive"]),
-          mf.items(batch["negative"]))))
-    grad_p, grad_q = tape.gradient(loss, [mf.user_embeddings, mf.item_embeddings])
-    user_gradient.scatter_add(grad_p)
-    item_gradient.scatter_add(grad_q)
-
-  for batch in batches:
-    accumulate(batch)
-  return tf.convert_to_tensor(user_gradient), tf.convert_to_tensor(item_gradient)
-
-
-def _accuracy(scorer: PerturbedScorer, batches: tf.data.Dataset) -> float:
-  correct = total = 0
-  for batch in batches:
-    margins = scorer.margins(batch).numpy()
-    correct += int(np.sum(margins > 0))
-    total += margins.size
-  return correct / max(total, 1)
-
-
-def robustness_study(mf: MatrixFactorization, triplets: Triplets, eval_set: EvalSet,
-                     eps_values=(0.5, 1.0, 2.0), ks=(50, 100),
-                     metric_names=("ndcg", "hr"), max_batches: int | None = None,
-                     seed: int = 0, eval_batch_size: int = 1000) -> dict:
-  """Relative metric changes of a trained MF under adversarial vs random perturbations.
-
-  D' = one epoch of `triplets` (one sampled negative per training pair; at most
-  `max_batches` batches), as in the paper's Section 2.3. For every eps:
-
-  * adversarial: Delta = eps * row_normalise(d BPR(D') / d (P, Q)), rows of
-    users/items absent from D' stay unperturbed;
-  * random: Delta = eps * row_normalise(Gaussian noise) on every row (seeded).
-
-  Returns a JSON-able dict: the clean metrics and accuracy on D'; per eps and
-  kind, the perturbed metrics, `relative_change[key] = perturbed / clean - 1`
-  (Table 2 prints it as a percentage) and the accuracy on D' (Figure 1 b, d).
+  `init_checkpoint` is a BPR run's checkpoint to start from; the robustness study
+  runs on the trained model. With `pretrain_epochs`, the run's "pretrained"
+  milestone is the best BPR epoch, and results.json has the paired test of APR
+  against it.
   """
-  batches = triplets.dataset(epoch=0)
-  if max_batches is not None:
-    batches = batches.take(max_batches)
-  batches = batches.cache()
-  user_gradient, item_gradient = bpr_table_gradients(mf, batches)
-  noise_seed = tf.constant([seed, 0], tf.int64)
-  user_noise = tf.random.stateless_normal(tf.shape(user_gradient), seed=noise_seed)
-  item_noise = tf.random.stateless_normal(
-      tf.shape(item_gradient), seed=tf.random.experimental.stateless_fold_in(noise_seed, 1))
-  directions = {
-      "adversarial": (tf.math.l2_normalize(user_gradient, axis=1),
-                      tf.math.l2_normalize(item_gradient, axis=1)),
-      "random": (tf.math.l2_normalize(user_noise, axis=1),
-                 tf.math.l2_normalize(item_noise, axis=1)),
-  }
-
-  def measure(user_delta, item_delta):
-    scorer = PerturbedScorer(mf, user_delta, item_delta)
-    result = evaluate(scorer, eval_set, ks=ks, metric_names=metric_names,
-                      batch_size=eval_batch_size)
-    return result.means, _accuracy(scorer, batches)
-
-  clean, clean_accuracy = measure(tf.zeros_like(user_gradient), tf.zeros_like(item_gradient))
-  study = {"clean": {"metrics": clean, "train_accuracy": clean_accuracy},
-           "num_triplets": int(sum(int(tf.size(b["user_index"])) for b in batches)),
-           "eps": [float(eps) for eps in eps_values]}
-  for kind, (user_direction, item_direction) in directions.items():
-    study[kind] = {}
-    for eps in eps_values:
-      metrics, accuracy = measure(eps * user_direction, eps * item_direction)
-      study[kind][str(float(eps))] = {
-          "metrics": metrics,
-          "relative_change": {key: (metrics[key] / clean[key] - 1.0 if clean[key] else None)
-                              for key in metrics},
-          "train_accuracy": accuracy}
-  return study
-
-
-ROBUSTNESS_DEFAULT_EPS = (0.5, 1.0, 2.0)
-ROBUSTNESS_BATCH_SIZE = 4096
-
-
-def robustness_report(config):
-  """The trainer's `report` hook: the robustness study of the trained model on the test users.
-
-  Run params: `robustness_eps` (list of eps; empty = no study, default 0.5, 1, 2)
-  and `robustness_max_batches` (cap on D' in batches of 4096; default all
-  training pairs). Metrics: the protocol's reporting metrics.
-  """
-  from tfrankcf.protocols.reporting import REPORTING  # pylint: disable=g-import-not-at-top
-  eps_values = config.params.get("robustness_eps", ROBUSTNESS_DEFAULT_EPS)
-  reporting = REPORTING[config.protocol]
-
-  def report(trained, split):
-    if not eps_values:
-      return {}
-    triplets = Triplets(split.train, batch_size=ROBUSTNESS_BATCH_SIZE, seed=config.seed + 1,
-                        drop_remainder=False)
-    return {"robustness": robustness_study(
-        trained.mf, triplets, split.test, eps_values, ks=reporting.ks,
-        metric_names=reporting.names,
-        max_batches=config.params.get("robustness_max_batches"), seed=config.seed,
-        eval_batch_size=config.eval_batch_size)}
-
-  return report
-
-
-def build_apr(split, config):
-  """`Trainable` for `train_apr`.
-
-  Run params: the `APRConfig` fields, `init_checkpoint` (a BPR run's checkpoint
-  to start from) and those of `robustness_report`. With `pretrain_epochs`, the
-  run's "pretrained" milestone is the best BPR epoch, and results.json has
-  the paired test of APR against it.
-  """
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  apr_config = config_from_params(APRConfig, config.params, config.batch_size)
-  model = APR(split.train.shape[0], split.num_items, apr_config, seed=config.seed)
-  if config.params.get("init_checkpoint"):
-    model.restore_embeddings(config.params["init_checkpoint"])
+  apr_config = with_batch_size(run_config.method_config, run_config.batch_size)
+  model = APR(split.train.shape[0], split.num_items, apr_config, seed=run_config.seed)
+  if apr_config.init_checkpoint:
+    model.restore_embeddings(apr_config.init_checkpoint)
   model.compile(optimizer=model.apr_optimizer)
-  triplets = triplets_for(split, apr_config, config.seed, model, config.jit_compile)
+  triplets = triplets_for(split, apr_config, run_config.seed, model, run_config.jit_compile)
   pretrain = apr_config.pretrain_epochs
   return Trainable(model=model, dataset_fn=triplets,
                    examples_per_epoch=triplets.examples_per_epoch,
-                   report=robustness_report(config),
+                   report=robustness_report(run_config),
                    milestones={"pretrained": pretrain} if pretrain else None,
                    restore_best_at=(pretrain if pretrain and apr_config.apr_start == "best"
                                     else None))
+
+
+SPEC = MethodSpec(
+    name="apr", label="APR", config=APRConfig, build=build_apr, role="proposed",
+    scores_by="id", binary="train_apr", family="apr",
+    stages=("pretrain_epochs", "adv_epochs"), default_protocol="loo_full", check=check_apr)

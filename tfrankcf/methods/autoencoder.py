@@ -1,7 +1,9 @@
 """Plain training of an autoencoder actor (Mult-VAE, Mult-DAE, MF, WARP, ...).
 
 `AutoencoderModel` trains one actor from `tfrankcf.backbones.autoencoders`
-with its own objective: reconstruction term + beta * KL + l2, where the KL
+(its architecture) with an `ActorObjective` (what it is trained with; the
+published actors' own objectives are `OBJECTIVES`): reconstruction term +
+beta * KL + l2 on an input dropped out with keep_prob, where the KL
 weight follows the Mult-VAE code's per-batch schedule
 beta = min(step / anneal_steps, beta_max), step counting every batch of the
 run from 1 (or the paper's per-epoch schedule). The step counter, the epoch
@@ -24,64 +26,116 @@ non-zero, in the batch's row-major order: the same Bernoulli(keep) dropout
 on the items and deterministic in (seed, step), but another stream, so a
 sparse run's draws differ from a dense run's (equal in distribution).
 
-The actor's optimiser is `FusedAdam`: Keras's Adam (same slots and update) in
-TensorFlow's one-pass kernel.
+The actor's optimiser is `tfrankcf.optimizers.fused_adam.FusedAdam`: Keras's
+Adam (same slots and update) in TensorFlow's one-pass kernel.
 
-`build_autoencoder(split, config)` is the `train_baseline --method=vae|dae|mf|warp`
-entry point.
+`ActorSettings` are the settings of an actor that a run chooses (RaCT and
+CF-SFL extend them); `AutoencoderConfig` adds the reconstruction term of a plain
+autoencoder run. `actor_for` and `objective_for` turn them into the actor and
+its objective. `SPEC` (`train_baseline --method=vae|dae|mf|warp`) names
+one variant per actor and per actor with another reconstruction term.
 """
+
+import dataclasses
+from typing import Literal
 
 import tensorflow as tf
 
-from tfrankcf.backbones.autoencoders import (Autoencoder, build_actor, encoder_input, is_sparse,
+from tfrankcf.backbones.autoencoders import (ACTORS, Autoencoder, build_actor, dense_rows,
+                                             encoder_input, is_sparse, sparse_multinomial_nll,
                                              with_values)
+from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods import base
+from tfrankcf.losses.reconstruction import (CANDIDATES, LIST_LOSSES, Reconstruction,
+                                            get_reconstruction, multinomial_nll)
+from tfrankcf.methods import base, noise_streams
+from tfrankcf.methods.spec import LOSS_CHOICES, LOSS_LABELS, MethodSpec, Variant
+from tfrankcf.methods.trainable import Trainable
+from tfrankcf.optimizers.fused_adam import FusedAdam
 
 DEFAULT_BATCH_SIZE = 500  # users per batch, Mult-VAE and RaCT
-# Streams of `noise_seed`: 0 dropout mask, 1 latent noise (2, 3: CF-SFL; 7: RaCT).
-_RECONSTRUCTION_STREAM = 4  # a stochastic reconstruction term's draws
 
 
-class FusedAdam(tf.keras.optimizers.Adam):
-  """Keras's Adam with each variable's update in TensorFlow's fused `ResourceApplyAdam`.
+@dataclasses.dataclass(frozen=True)
+class ActorObjective:
+  """What an autoencoder actor is trained with (its architecture: `ActorConfig`).
 
-  The same slots (so the same checkpoints) and the same arithmetic as Keras's
-  dense update, m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2),
-  w -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), in one pass over the
-  variable instead of a dozen: for the autoencoders' two [M, H] kernels the
-  optimiser step is a large share of a batch. Adam's update touches every row
-  (the moments decay everywhere), so a sparse gradient (`IndexedSlices`, the
-  sparse first layer's) is summed into a dense one first, which is cheaper
-  than Keras's own sparse update (decay, then scatter, per moment).
+  Attributes:
+    reconstruction: name in `tfrankcf.losses.reconstruction.RECONSTRUCTIONS`
+      or `LIST_LOSSES` (a TF-Ranking loss).
+    candidates: a list loss's items, "sampled" lists or "all" (ApproxNDCG only).
+    list_size: items per sampled list of a list loss.
+    memory_budget_mb: memory bound of the full-catalogue ApproxNDCG.
+    l2: coefficient of sum(kernel^2) added to the batch-mean loss.
+    keep_prob: probability of keeping an input item in training (the input
+      dropout: a training-time corruption, not a part of the network).
+    beta_max: cap of the KL weight.
+    anneal_steps: KL weight = min(step / anneal_steps, beta_max) per batch
+      (Mult-VAE and RaCT code).
+    anneal_epochs: if > 0, the paper's schedule (RaCT Table 5) instead:
+      beta_max * min(1, epoch / anneal_epochs).
   """
 
-  def update_step(self, gradient, variable):
-    if self.amsgrad:
-      return super().update_step(gradient, variable)
-    dtype = variable.dtype
-    local_step = tf.cast(self.iterations + 1, dtype)
-    key = self._var_key(variable)
-    if isinstance(gradient, tf.IndexedSlices):
-      gradient = tf.math.unsorted_segment_sum(gradient.values, gradient.indices,
-                                              tf.shape(variable, out_type=tf.int64)[0])
-    return tf.raw_ops.ResourceApplyAdam(
-        var=variable.handle, m=self._momentums[self._index_dict[key]].handle,
-        v=self._velocities[self._index_dict[key]].handle,
-        beta1_power=tf.pow(tf.cast(self.beta_1, dtype), local_step),
-        beta2_power=tf.pow(tf.cast(self.beta_2, dtype), local_step),
-        lr=tf.cast(self.learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
-        beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
-        grad=gradient)
+  reconstruction: str = "multinomial"
+  candidates: str = "sampled"
+  list_size: int = 100
+  memory_budget_mb: float = 1024.0
+  l2: float = 0.0
+  keep_prob: float = 0.5
+  beta_max: float = 0.2
+  anneal_steps: int = 200_000
+  anneal_epochs: int = 0
+
+  def reconstruction_term(self) -> Reconstruction:
+    """The (labels, logits) -> [B] term named by `reconstruction` (InputError if bad)."""
+    return get_reconstruction(self.reconstruction, candidates=self.candidates,
+                              list_size=self.list_size, memory_budget_mb=self.memory_budget_mb)
+
+
+# The objectives of the actors of `backbones.autoencoders.ACTORS` (same sources).
+OBJECTIVES: dict[str, ActorObjective] = {
+    # Mult-VAE: multinomial, KL.
+    "vae": ActorObjective(),
+    # vae_cf Mult-DAE: lambda = 0.01 / batch 500 on kernels.
+    "dae": ActorObjective(l2=0.01 / 500),
+    # Table 2 "VAE (Gaussian)": the weighted Gaussian term.
+    "vae_gaussian": ActorObjective(reconstruction="gaussian"),
+    # Table 2 "VAE (beta = 0)": l2 1e-5 (main_dae.py).
+    "vae_beta0": ActorObjective(l2=1e-5),
+    # Table 2 "VAE (Linear)".
+    "vae_linear": ActorObjective(),
+    # MF with a Gaussian likelihood: weighted squared error.
+    "mf": ActorObjective(reconstruction="gaussian", l2=1e-4),
+    # WARP actor: margin-free WARP.
+    "warp": ActorObjective(reconstruction="warp", l2=1e-4),
+}
+
+
+def actor_objective(name: str, **overrides) -> ActorObjective:
+  """The objective of actor `name` (`OBJECTIVES`), with any `ActorObjective` field overridden."""
+  if name not in OBJECTIVES:
+    raise InputError(f"unknown actor '{name}' (choose from {', '.join(OBJECTIVES)})")
+  fields = {f.name for f in dataclasses.fields(ActorObjective)}
+  unknown = sorted(set(overrides) - fields)
+  if unknown:
+    raise InputError(f"unknown objective option(s) {', '.join(unknown)}")
+  return dataclasses.replace(OBJECTIVES[name], **overrides)
 
 
 class AutoencoderModel(base.Model):
-  """An autoencoder actor trained by maximum likelihood."""
+  """An autoencoder actor trained by maximum likelihood on `objective`.
 
-  def __init__(self, actor: Autoencoder, seed: int = 0, learning_rate: float = 1e-3,
+  `reconstruction`: a (labels, logits) -> [B] callable replacing the term the
+  objective names.
+  """
+
+  def __init__(self, actor: Autoencoder, objective: ActorObjective, seed: int = 0,
+               learning_rate: float = 1e-3, reconstruction: Reconstruction | None = None,
                **kwargs):
     super().__init__(actor.num_items, **kwargs)
     self.actor = actor
+    self.objective = objective
+    self.reconstruction = reconstruction or objective.reconstruction_term()
     self.seed = int(seed)
     # Counted in every replica's step: mirrored, the first replica's update kept.
     first = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -94,10 +148,16 @@ class AutoencoderModel(base.Model):
     self.kl_tracker = tf.keras.metrics.Mean(name="kl")
     self.beta_tracker = tf.keras.metrics.Mean(name="beta")
 
+  @property
+  def jit_compile_blockers(self) -> list[str]:
+    """The layers' (`base.Model`) and the reconstruction term's reasons XLA cannot compile."""
+    blocker = getattr(self.reconstruction, "jit_compile_blocker", None)
+    return super().jit_compile_blockers + ([blocker] if blocker else [])
+
   # -- schedule and noise ----------------------------------------------------
   def beta(self) -> tf.Tensor:
     """The KL weight of the current batch."""
-    config = self.actor.config
+    config = self.objective
     if config.anneal_epochs > 0:
       progress = tf.cast(self.epoch, tf.float32) / config.anneal_epochs
       return config.beta_max * tf.minimum(progress, 1.0)
@@ -105,7 +165,7 @@ class AutoencoderModel(base.Model):
                       config.beta_max)
 
   def noise_seed(self, stream: int) -> tf.Tensor:
-    """A stateless seed [2] for random stream `stream` of the current step."""
+    """A stateless seed [2] for random stream `stream` (`noise_streams`) of the current step."""
     base_seed = tf.constant([self.seed, stream], tf.int64)
     return base.replica_seed(tf.random.experimental.stateless_fold_in(base_seed, self.step))
 
@@ -115,13 +175,14 @@ class AutoencoderModel(base.Model):
     Dense [B, M] for a dense history; for a sparse one a SparseTensor of its
     positions (the draws of the non-zeros only, module doc).
     """
-    return dropout_mask(history, self.actor.config.keep_prob, self.noise_seed(0))
+    return dropout_mask(history, self.objective.keep_prob,
+                        self.noise_seed(noise_streams.DROPOUT_STREAM))
 
   def observed_input(self, history, mask=None):
     """The normalised history; with `mask`, dropped out as in training."""
     if mask is None:
       return encoder_input(history)
-    return encoder_input(history, mask, self.actor.config.keep_prob)
+    return encoder_input(history, mask, self.objective.keep_prob)
 
   def actor_input(self, history: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
     """What the actor reads: the observed input (CF-SFL appends its feedback columns)."""
@@ -133,7 +194,8 @@ class AutoencoderModel(base.Model):
     inputs = self.actor_input(history, mask)
     if mask is None:
       return self.actor(inputs, training=False)
-    return self.actor(inputs, training=training, seed=self.noise_seed(1))
+    return self.actor(inputs, training=training,
+                      seed=self.noise_seed(noise_streams.LATENT_STREAM))
 
   # -- scoring ---------------------------------------------------------------
   def predict_scores(self, user_index, history):
@@ -145,12 +207,26 @@ class AutoencoderModel(base.Model):
     return self.predict_scores(user_index, history)
 
   # -- training --------------------------------------------------------------
+  def reconstruction_term(self, labels, logits: tf.Tensor, seed=None) -> tf.Tensor:
+    """The reconstruction term [B] of `labels` (dense or sparse rows) and `logits` [B, M].
+
+    The multinomial reads a sparse row's non-zeros only (log-softmax over the
+    whole catalogue, gathered at the items); another term gets the dense row.
+    `seed`: a stochastic term's stateless seed.
+    """
+    if is_sparse(labels) and self.reconstruction is multinomial_nll:
+      return sparse_multinomial_nll(labels, logits)
+    labels = dense_rows(labels)
+    if seed is None:
+      return self.reconstruction(labels, logits)
+    return self.reconstruction(labels, logits, seed=seed)
+
   def reconstruction_loss(self, labels, logits: tf.Tensor) -> tf.Tensor:
-    """The actor's reconstruction term [B]; a stochastic one draws from this step's seed."""
-    if getattr(self.actor.reconstruction, "stochastic", False):
-      return self.actor.reconstruction_term(labels, logits,
-                                            seed=self.noise_seed(_RECONSTRUCTION_STREAM))
-    return self.actor.reconstruction_term(labels, logits)
+    """The reconstruction term [B]; a stochastic one draws from this step's seed."""
+    if getattr(self.reconstruction, "stochastic", False):
+      seed = self.noise_seed(noise_streams.RECONSTRUCTION_STREAM)
+      return self.reconstruction_term(labels, logits, seed=seed)
+    return self.reconstruction_term(labels, logits)
 
   def actor_mle_step(self, history: tf.Tensor, mask: tf.Tensor):
     """One optimiser step on the actor's own objective; returns (nll [B], logits)."""
@@ -159,7 +235,7 @@ class AutoencoderModel(base.Model):
       logits, kl = self.forward(history, mask, training=True)
       nll = self.reconstruction_loss(history, logits)
       loss = base.average_loss(nll + beta * kl)
-      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
+      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty(self.objective.l2))
     variables = self.actor.trainable_variables
     self.actor_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     base.track_partial(self.loss_tracker, loss)
@@ -231,33 +307,123 @@ def sparse_rows_for(config) -> bool:
   return not getattr(config, "jit_compile", False) and not tf.distribute.has_strategy()
 
 
-ACTOR_PARAMS = ("encoder_dims", "latent_dim", "decoder_dims", "l2", "keep_prob",
-                "beta_max", "anneal_steps", "anneal_epochs", "reconstruction", "candidates",
-                "list_size", "memory_budget_mb")
+BASELINE_ACTORS = {"vae": "Mult-VAE", "dae": "Mult-DAE", "mf": "MF (Gaussian)",
+                   "warp": "WARP"}  # train_baseline --method: label
+# A plain autoencoder's reconstruction terms besides its own (train_baseline --loss).
+AUTOENCODER_LOSSES = ("multinomial",) + LIST_LOSSES
+ActorName = Literal[tuple(ACTORS)]
 
 
-def actor_from_params(num_items: int, params: dict,
-                      input_width: int | None = None) -> Autoencoder:
-  """The actor named by params["actor"] (default vae) with the params' overrides.
+@dataclasses.dataclass
+class ActorSettings:
+  """The autoencoder actor a run trains and its KL schedule (RaCT's and CF-SFL's too).
 
-  params["dae_hidden"] sets Mult-DAE's hidden width (200 vae_cf, 600 RaCT F.4);
-  `input_width` widens the encoder's input (CF-SFL's [x, feedback]).
+  Attributes:
+    actor: Autoencoder actor (RaCT Table 2).
+    beta_max: Cap of the KL weight (0.2 ML-20M/Netflix, 0.1 MSD).
+    anneal_steps: KL weight = min(batch / anneal_steps, beta_max), per batch (code).
+    anneal_epochs: If > 0: KL weight = beta_max * min(1, epoch / anneal_epochs) (the
+      paper's epoch schedule) instead.
+    dae_hidden: Mult-DAE hidden units (200 vae_cf, 600 RaCT F.4).
+    actor_learning_rate: Adam learning rate of the actor.
   """
-  name = params.get("actor", "vae")
-  overrides = {key: params[key] for key in ACTOR_PARAMS if key in params}
-  if name == "dae" and "dae_hidden" in params:
-    overrides["latent_dim"] = int(params["dae_hidden"])
-  return build_actor(name, num_items, input_width=input_width, **overrides)
+
+  actor: ActorName = "vae"
+  beta_max: float = dataclasses.field(default=0.2, metadata={"lower_bound": 0})
+  anneal_steps: int = dataclasses.field(default=200_000, metadata={"lower_bound": 1})
+  anneal_epochs: int = dataclasses.field(default=0, metadata={"lower_bound": 0})
+  dae_hidden: int = dataclasses.field(default=200, metadata={"lower_bound": 1})
+  actor_learning_rate: float = dataclasses.field(default=1e-3, metadata={"lower_bound": 0})
 
 
-def build_autoencoder(split, config):
-  """`Trainable` for `train_baseline --method=vae|dae|mf|warp` (params: see ACTOR_PARAMS)."""
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  params = dict(config.params)
-  params.setdefault("actor", config.method)
-  model = AutoencoderModel(actor_from_params(split.num_items, params), seed=config.seed,
-                           learning_rate=params.get("actor_learning_rate", 1e-3))
+@dataclasses.dataclass
+class AutoencoderConfig(ActorSettings):
+  """A plain autoencoder run: the actor and its reconstruction term.
+
+  Attributes:
+    loss: Reconstruction term of the autoencoder (default its own, multinomial for
+      vae/dae; or a TF-Ranking loss).
+    candidates: --loss on sampled lists of --list_size items per user, or on all items
+      (approx_ndcg only: the full-catalogue ApproxNDCG).
+    list_size: Items per sampled list of a TF-Ranking --loss, half positives.
+    memory_budget_mb: --candidates=all: memory bound of the ApproxNDCG's chunks over items.
+  """
+
+  loss: Literal[LOSS_CHOICES] | None = None
+  candidates: Literal[CANDIDATES] = "sampled"
+  list_size: int = dataclasses.field(default=100, metadata={"lower_bound": 2})
+  memory_budget_mb: float = dataclasses.field(default=1024.0, metadata={"lower_bound": 1})
+
+  def reconstruction_overrides(self) -> dict:
+    """The `ActorObjective` overrides of another reconstruction term ({} for the actor's own)."""
+    if self.loss is None or self.loss == OBJECTIVES[self.actor].reconstruction:
+      return {}
+    return {"reconstruction": self.loss, "candidates": self.candidates,
+            "list_size": self.list_size, "memory_budget_mb": self.memory_budget_mb}
+
+
+def check_autoencoder(config: AutoencoderConfig) -> None:
+  """Refuses a reconstruction term the actor cannot train with, before any data is read."""
+  own = OBJECTIVES[config.actor].reconstruction
+  loss = config.loss or own
+  if loss not in AUTOENCODER_LOSSES and loss != own:
+    raise InputError(f"--loss={loss} is not an autoencoder term; choose from "
+                     f"{', '.join(AUTOENCODER_LOSSES)}")
+  get_reconstruction(loss, candidates=config.candidates, list_size=config.list_size,
+                     memory_budget_mb=config.memory_budget_mb)  # InputError if bad
+
+
+def actor_for(num_items: int, settings: ActorSettings,
+              input_width: int | None = None) -> Autoencoder:
+  """The architecture of actor `settings.actor`.
+
+  `settings.dae_hidden` sets Mult-DAE's hidden width; `input_width` widens the
+  encoder's input (CF-SFL's [x, feedback]).
+  """
+  values = {"latent_dim": int(settings.dae_hidden)} if settings.actor == "dae" else {}
+  return build_actor(settings.actor, num_items, input_width=input_width, **values)
+
+
+def objective_for(settings: ActorSettings, **overrides) -> ActorObjective:
+  """The objective of actor `settings.actor` with the settings' KL schedule and `overrides`."""
+  return actor_objective(settings.actor, beta_max=settings.beta_max,
+                         anneal_steps=settings.anneal_steps,
+                         anneal_epochs=settings.anneal_epochs, **overrides)
+
+
+def build_autoencoder(split, run_config) -> Trainable:
+  """`Trainable` of `train_baseline --method=vae|dae|mf|warp` (an `AutoencoderConfig`)."""
+  config = run_config.method_config
+  model = AutoencoderModel(actor_for(split.num_items, config),
+                           objective_for(config, **config.reconstruction_overrides()),
+                           seed=run_config.seed, learning_rate=config.actor_learning_rate)
   model.compile(optimizer=model.actor_optimizer)
-  rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
-                  seed=config.seed, sparse=sparse_rows_for(config))
+  rows = UserRows(split.train, batch_size=run_config.batch_size or DEFAULT_BATCH_SIZE,
+                  seed=run_config.seed, sparse=sparse_rows_for(run_config))
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users)
+
+
+def _variants() -> tuple:
+  found = []
+  for actor, label in BASELINE_ACTORS.items():
+    family = f"{actor}-losses" if actor in ("vae", "dae") else None
+    listed = family is not None
+    found.append(Variant(actor, label, {"actor": actor}, family=family))
+    for loss in AUTOENCODER_LOSSES:
+      if loss == OBJECTIVES[actor].reconstruction:
+        continue
+      found.append(Variant(f"{actor}_{loss}", f"{label}, {LOSS_LABELS.get(loss, loss)}",
+                           {"actor": actor, "loss": loss}, family=family,
+                           listed=listed and loss != "multinomial"))
+    found.append(Variant(f"{actor}_approx_ndcg_all", f"{label}, full ApproxNDCG",
+                         {"actor": actor, "loss": "approx_ndcg", "candidates": "all"},
+                         family=family, listed=listed))
+  return tuple(found)
+
+
+SPEC = MethodSpec(
+    name="autoencoder", label="autoencoders", config=AutoencoderConfig,
+    build=build_autoencoder, binary="train_baseline",
+    selected_by={actor: {"actor": actor} for actor in BASELINE_ACTORS},
+    compare_defaults=("--epochs=200",), variants=_variants(), check=check_autoencoder,
+    help_title="autoencoders (--method=vae|dae|mf|warp)")

@@ -44,10 +44,11 @@ per epoch fall k-fold). On ML-100K loo_full, 20 epochs, seed 0, test
 NDCG@100: batch 512, lr 0.05: 0.1331; batch 4096, lr 0.05: 0.1322; batch
 4096, lr 0.05 * sqrt(8) = 0.141: 0.1450 (faster progress in 20 epochs).
 
-`build_bpr(split, config)` is the `train_baseline --method=bpr` entry point.
+`SPEC` is `train_baseline --method=bpr`.
 """
 
 import dataclasses
+from typing import Literal
 
 import tensorflow as tf
 
@@ -55,6 +56,10 @@ from tfrankcf.backbones.mf import MatrixFactorization, triplet_margins
 from tfrankcf.inputs.triplets import DEFAULT_BATCH_SIZE, Triplets
 from tfrankcf.losses.pairwise import REDUCTIONS, bpr_loss, reduce_pairwise_loss
 from tfrankcf.methods import base
+from tfrankcf.methods.mf_robustness import ROBUSTNESS_DEFAULT_EPS, robustness_report
+from tfrankcf.methods.spec import MethodSpec
+from tfrankcf.methods.trainable import Trainable
+from tfrankcf.optimizers.adagrad import sparse_adagrad, tf1_adagrad
 
 
 @dataclasses.dataclass
@@ -62,27 +67,36 @@ class BPRConfig:
   """MF-BPR settings (defaults: the APR code's).
 
   Attributes:
-    embedding_dim: K, the size of p_u and q_i.
+    embedding_dim: Embedding size K of p_u and q_i (AMF.py: 64).
     init_stddev: truncated-normal initialisation scale of both tables.
-    learning_rate: Adagrad learning rate.
+    learning_rate: Adagrad learning rate (AMF.py: 0.05).
     initial_accumulator: Adagrad's initial accumulator (TF1 default 0.1).
-    l2: coefficient of mean(p_u^2 + q_i^2 + q_j^2) (the original's `reg`).
-    loss_reduction: "sum" (original) or "mean" of the batch's BPR losses.
-    batch_size: triplets per batch.
-    drop_remainder: drop the last incomplete batch of an epoch (original).
+    l2: L2 weight on the batch's embedding rows: l2 * mean(p_u^2 + q_i^2 + q_j^2)
+      (original `reg`).
+    loss_reduction: Batch reduction of the BPR losses (the original sums).
+    batch_size: triplets per batch (set by --batch_size).
+    drop_remainder: Drop each epoch's last incomplete batch (original).
     steps_per_call: optimiser steps per call of the compiled training step
       (1: one batch per call, negatives drawn by tf.data; the same updates).
+    robustness_eps: Perturbation norms of the robustness study of the trained model (APR
+      paper Table 2; empty: no study).
+    robustness_max_batches: Cap on the study's training triplets, in batches of 4096
+      (default all).
   """
 
-  embedding_dim: int = 64
-  init_stddev: float = 0.01
-  learning_rate: float = 0.05
-  initial_accumulator: float = 0.1
-  l2: float = 0.0
-  loss_reduction: str = "sum"
-  batch_size: int = DEFAULT_BATCH_SIZE
+  embedding_dim: int = dataclasses.field(default=64, metadata={"lower_bound": 1})
+  init_stddev: float = dataclasses.field(default=0.01, metadata={"flag": False})
+  learning_rate: float = dataclasses.field(default=0.05, metadata={"lower_bound": 0})
+  initial_accumulator: float = dataclasses.field(default=0.1, metadata={"flag": False})
+  l2: float = dataclasses.field(default=0.0, metadata={"lower_bound": 0})
+  loss_reduction: Literal[REDUCTIONS] = "sum"
+  batch_size: int = dataclasses.field(default=DEFAULT_BATCH_SIZE, metadata={"flag": False})
   drop_remainder: bool = True
-  steps_per_call: int = 64
+  steps_per_call: int = dataclasses.field(default=64, metadata={"flag": False})
+  robustness_eps: tuple[float, ...] = dataclasses.field(default=ROBUSTNESS_DEFAULT_EPS,
+                                                        metadata={"lower_bound": 0})
+  robustness_max_batches: int | None = dataclasses.field(default=None,
+                                                         metadata={"lower_bound": 1})
 
   def __post_init__(self):
     if self.steps_per_call < 1:
@@ -93,32 +107,8 @@ class BPRConfig:
 
 
 def adagrad(config: BPRConfig) -> tf.keras.optimizers.Optimizer:
-  """TF1-style Adagrad: accumulator starts at `initial_accumulator`, no epsilon."""
-  return tf.keras.optimizers.Adagrad(
-      learning_rate=config.learning_rate,
-      initial_accumulator_value=config.initial_accumulator, epsilon=0.0)
-
-
-def sparse_adagrad(optimizer: tf.keras.optimizers.Adagrad, gradients_and_variables) -> None:
-  """`optimizer.apply_gradients` of row gradients (`tf.IndexedSlices`) in fewer ops.
-
-  Keras' update: the rows of a repeated index are summed, then for each row
-  accumulator += g^2 and variable -= lr * g / sqrt(accumulator + epsilon);
-  here the summed rows go to one fused `ResourceSparseApplyAdagradV2` per table
-  (lr * g / (sqrt(accumulator) + epsilon): the same for epsilon 0, which
-  `adagrad` sets). The optimiser's accumulators and step count are updated, so
-  checkpoints and the Keras path stay interchangeable.
-  """
-  for gradient, variable in gradients_and_variables:
-    unique, position = tf.unique(gradient.indices)
-    rows = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(unique)[0])
-    accumulator = optimizer._accumulators[  # pylint: disable=protected-access
-        optimizer._index_dict[optimizer._var_key(variable)]]  # pylint: disable=protected-access
-    tf.raw_ops.ResourceSparseApplyAdagradV2(
-        var=variable.handle, accum=accumulator.handle,
-        lr=tf.cast(optimizer.learning_rate, variable.dtype),
-        epsilon=tf.constant(optimizer.epsilon, variable.dtype), grad=rows, indices=unique)
-  optimizer.iterations.assign_add(1)
+  """The configured TF1-style Adagrad (`tfrankcf.optimizers.adagrad.tf1_adagrad`)."""
+  return tf1_adagrad(config.learning_rate, config.initial_accumulator)
 
 
 class BPR(base.Model):
@@ -251,13 +241,9 @@ class BPR(base.Model):
 
 
 
-def config_from_params(config_class, params: dict, batch_size: int = 0):
-  """`config_class` with the fields present in `params` (run params) overridden."""
-  names = {field.name for field in dataclasses.fields(config_class)}
-  values = {key: value for key, value in params.items() if key in names}
-  if batch_size:
-    values["batch_size"] = batch_size
-  return config_class(**values)
+def with_batch_size(config: BPRConfig, batch_size: int = 0) -> BPRConfig:
+  """`config` with the run's --batch_size (triplets) when given."""
+  return dataclasses.replace(config, batch_size=batch_size) if batch_size else config
 
 
 def triplets_for(split, config: BPRConfig, seed: int, model: BPR | None = None,
@@ -277,19 +263,22 @@ def triplets_for(split, config: BPRConfig, seed: int, model: BPR | None = None,
   return triplets
 
 
-def build_bpr(split, config):
-  """`Trainable` for `train_baseline --method=bpr`.
+def build_bpr(split, run_config) -> Trainable:
+  """`Trainable` of `train_baseline --method=bpr` (a `BPRConfig`).
 
-  Run params: the `BPRConfig` fields and the robustness study's
-  (`tfrankcf.methods.apr.robustness_report`), run on the trained model.
+  The robustness study (`tfrankcf.methods.mf_robustness.robustness_report`) runs on
+  the trained model.
   """
-  # pylint: disable=g-import-not-at-top
-  from tfrankcf.methods.apr import robustness_report  # apr builds on this module
-  from tfrankcf.training.run import Trainable
-  bpr_config = config_from_params(BPRConfig, config.params, config.batch_size)
-  model = BPR(split.train.shape[0], split.num_items, bpr_config, seed=config.seed)
+  bpr_config = with_batch_size(run_config.method_config, run_config.batch_size)
+  model = BPR(split.train.shape[0], split.num_items, bpr_config, seed=run_config.seed)
   model.compile(optimizer=model.bpr_optimizer)
-  triplets = triplets_for(split, bpr_config, config.seed, model, config.jit_compile)
+  triplets = triplets_for(split, bpr_config, run_config.seed, model, run_config.jit_compile)
   return Trainable(model=model, dataset_fn=triplets,
                    examples_per_epoch=triplets.examples_per_epoch,
-                   report=robustness_report(config))
+                   report=robustness_report(run_config))
+
+
+SPEC = MethodSpec(
+    name="bpr", label="MF-BPR", config=BPRConfig, build=build_bpr, scores_by="id",
+    binary="train_baseline", selected_by={"bpr": {}}, compare_defaults=("--epochs=200",),
+    help_title="MF-BPR (--method=bpr)")

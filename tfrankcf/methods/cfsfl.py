@@ -56,6 +56,7 @@ softmax(logits) are dense.
 """
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
@@ -64,52 +65,59 @@ from tfrankcf.backbones.autoencoders import Autoencoder, is_sparse, kept, row_su
 from tfrankcf.backbones.virtual_user import EMBEDDING_DIM, HIDDEN_DIMS, VirtualUser
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods import base
-from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel,
-                                          actor_from_params, sparse_rows_for)
+from tfrankcf.methods import base, noise_streams
+from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, ActorObjective, ActorSettings,
+                                          AutoencoderModel, actor_for, objective_for,
+                                          sparse_rows_for)
+from tfrankcf.methods.spec import MethodSpec
+from tfrankcf.methods.trainable import Trainable
 from tfrankcf.metrics import evaluate
 
 FEEDBACK_INIT = ("zeros", "glorot")
 FEEDBACK_HISTORY = ("full", "observed")
-# Noise streams of `AutoencoderModel.noise_seed`: 0 is the dropout mask and 1
-# the stage-1 latent noise; the unrolled passes fold the step t into theirs.
-_RECOMMENDER_STREAM = 2
-_REWARD_STREAM = 3
 
 
 @dataclasses.dataclass
-class CFSFLConfig:
-  """CF-SFL's schedule, loop and virtual user (defaults: the paper, ML-20M).
+class CFSFLConfig(ActorSettings):
+  """CF-SFL's recommender, schedule, loop and virtual user (defaults: the paper, ML-20M).
 
   Attributes:
-    recommender_epochs, reward_epochs, joint_epochs: stage lengths (sec. 6:
-      150 + 50 on ML-20M, 75 + 25 on Netflix/MSD; stage 2's length is not
-      given).
-    unroll_steps: T (8 ML-20M/Netflix, 6 MSD).
-    embedding_dim: d of the fusion's lookup table (App. A.1: 64).
-    reward_dims, feedback_dims: hidden layers of g and F (Table 2); F's last
-      entry is the feedback width.
-    actor_learning_rate, reward_learning_rate, feedback_learning_rate: Adam lrs.
-    l2: the recommender's penalty, applied as l2 / batch_size * sum(kernel^2).
-    feedback_init: "zeros" or "glorot" for the recommender's feedback inputs.
-    feedback_history: the x of the virtual user's h(x, a) in training: "full"
-      (the whole training row) or "observed" (the items the recommender's
-      dropped-out input kept). At evaluation both see the fold-in row.
+    recommender_epochs: Stage 1: recommender pre-training epochs (sec. 6: 150 on
+      ML-20M, 75 on Netflix/MSD).
+    reward_epochs: Stage 2: reward-estimator pre-training epochs (not given in the
+      paper).
+    joint_epochs: Stage 3: alternating epochs of the whole loop (sec. 6: 50 on ML-20M,
+      25 on Netflix/MSD).
+    unroll_steps: T: recommendation-feedback rounds (8 ML-20M/Netflix, 6 MSD), in
+      training and inference.
+    embedding_dim: d of the feedback fusion's lookup table (App. A.1: 64).
+    reward_dims: hidden layers of g (Table 2).
+    feedback_dims: hidden layers of F (Table 2); the last entry is the feedback width.
+    reward_learning_rate: Adam lr of the reward estimator (and B).
+    feedback_learning_rate: Adam lr of the feedback generator.
+    l2: Recommender l2 penalty: l2 / batch_size * sum(kernel^2).
+    feedback_init: Initial recommender weights on the feedback inputs: zeros (stage 3
+      starts from the pre-trained predictions) or glorot.
+    feedback_history: x of the virtual user's h(x, a) in training: the whole training
+      row (full) or the items the recommender's dropped-out input kept (observed). At
+      evaluation both see the fold-in row.
   """
 
-  recommender_epochs: int = 150
-  reward_epochs: int = 10
-  joint_epochs: int = 50
-  unroll_steps: int = 8
-  embedding_dim: int = EMBEDDING_DIM
-  reward_dims: tuple = HIDDEN_DIMS
-  feedback_dims: tuple = HIDDEN_DIMS
-  actor_learning_rate: float = 1e-3
-  reward_learning_rate: float = 1e-3
-  feedback_learning_rate: float = 1e-3
-  l2: float = 0.01
-  feedback_init: str = "zeros"
-  feedback_history: str = "full"
+  actor: ActorSettings.__annotations__["actor"] = dataclasses.field(
+      default="vae", metadata={"alias": "recommender"})
+  recommender_epochs: int = dataclasses.field(default=150, metadata={"lower_bound": 0})
+  reward_epochs: int = dataclasses.field(default=10, metadata={"lower_bound": 0})
+  joint_epochs: int = dataclasses.field(default=50, metadata={"lower_bound": 0})
+  unroll_steps: int = dataclasses.field(default=8, metadata={"lower_bound": 0})
+  embedding_dim: int = dataclasses.field(default=EMBEDDING_DIM, metadata={"lower_bound": 1})
+  reward_dims: tuple = dataclasses.field(default=HIDDEN_DIMS, metadata={"flag": False})
+  feedback_dims: tuple = dataclasses.field(default=HIDDEN_DIMS, metadata={"flag": False})
+  reward_learning_rate: float = dataclasses.field(default=1e-3, metadata={"lower_bound": 0})
+  feedback_learning_rate: float = dataclasses.field(default=1e-3,
+                                                    metadata={"lower_bound": 0})
+  l2: float = dataclasses.field(default=0.01, metadata={"lower_bound": 0})
+  feedback_init: Literal[FEEDBACK_INIT] = "zeros"
+  feedback_history: Literal[FEEDBACK_HISTORY] = "full"
 
   def __post_init__(self):
     counts = (self.recommender_epochs, self.reward_epochs, self.joint_epochs,
@@ -122,10 +130,6 @@ class CFSFLConfig:
     if self.feedback_history not in FEEDBACK_HISTORY:
       raise InputError(f"unknown feedback_history '{self.feedback_history}' "
                        f"(choose from {', '.join(FEEDBACK_HISTORY)})")
-
-  @property
-  def epochs(self) -> int:
-    return self.recommender_epochs + self.reward_epochs + self.joint_epochs
 
   @property
   def feedback_width(self) -> int:
@@ -149,12 +153,13 @@ class _LogitsScorer:
 class CFSFL(AutoencoderModel):
   """Recommender + virtual user with the three-stage schedule of Algorithm 1."""
 
-  def __init__(self, actor: Autoencoder, config: CFSFLConfig = CFSFLConfig(),
-               seed: int = 0, **kwargs):
+  def __init__(self, actor: Autoencoder, objective: ActorObjective,
+               config: CFSFLConfig = CFSFLConfig(), seed: int = 0, **kwargs):
     if actor.input_width != actor.num_items + config.feedback_width:
       raise InputError(f"the recommender must read [x, v]: input width "
                        f"{actor.num_items} + {config.feedback_width}, got {actor.input_width}")
-    super().__init__(actor, seed=seed, learning_rate=config.actor_learning_rate, **kwargs)
+    super().__init__(actor, objective, seed=seed, learning_rate=config.actor_learning_rate,
+                     **kwargs)
     self.config = config
     self.virtual_user = VirtualUser(actor.num_items, config.embedding_dim,
                                     config.reward_dims, config.feedback_dims)
@@ -184,7 +189,7 @@ class CFSFL(AutoencoderModel):
                       tf.zeros([tf.shape(history)[0], self.config.feedback_width])], axis=1)
 
   def unroll(self, history, steps: int, mask=None, training=False,
-             stream: int = _RECOMMENDER_STREAM):
+             stream: int = noise_streams.CFSFL_RECOMMENDER_STREAM):
     """(logits, kl) of a_T after `steps` rounds of recommendation and feedback.
 
     x's part of the recommender's first layer is the same in every round: it
@@ -245,7 +250,8 @@ class CFSFL(AutoencoderModel):
 
   def reward_step(self, history, mask, steps: int):
     """One step of phi on ground truth (real) vs a T-step recommendation (fake)."""
-    logits, _ = self.unroll(history, steps, mask, training=True, stream=_REWARD_STREAM)
+    logits, _ = self.unroll(history, steps, mask, training=True,
+                            stream=noise_streams.CFSFL_REWARD_STREAM)
     recommended = tf.stop_gradient(tf.nn.softmax(logits))
     variables = self.virtual_user.reward_variables
     seen = self.virtual_user_history(history, mask)
@@ -267,11 +273,11 @@ class CFSFL(AutoencoderModel):
                           if self.config.unroll_steps > 0 else [])
     with tf.GradientTape() as tape:
       logits, kl = self.unroll(history, self.config.unroll_steps, mask, training=True)
-      nll = self.actor.reconstruction_term(history, logits)
+      nll = self.reconstruction_term(history, logits)
       neg_log_reward = tf.nn.softplus(-self.virtual_user.reward_logits(
           self.virtual_user_history(history, mask), tf.nn.softmax(logits)))
       loss = base.average_loss(nll + beta * kl + neg_log_reward)
-      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty())
+      loss += tf.nn.scale_regularization_loss(self.actor.l2_penalty(self.objective.l2))
     gradients = tape.gradient(loss, actor_variables + feedback_variables)
     split = len(actor_variables)
     self.actor_optimizer.apply_gradients(zip(gradients[:split], actor_variables))
@@ -308,19 +314,14 @@ class CFSFL(AutoencoderModel):
     return _LogitsScorer(lambda history: self.unroll(history, steps)[0])
 
 
-def cfsfl_config_from_params(params: dict) -> CFSFLConfig:
-  """`CFSFLConfig` from run params (keys = field names; lists for tuples)."""
-  fields = {f.name for f in dataclasses.fields(CFSFLConfig)}
-  values = {k: (tuple(v) if isinstance(v, list) else v)
-            for k, v in params.items() if k in fields}
-  return CFSFLConfig(**values)
+def recommender_for(num_items: int, config: CFSFLConfig) -> Autoencoder:
+  """`actor_for` reading [x, v]."""
+  return actor_for(num_items, config, input_width=num_items + config.feedback_width)
 
 
-def recommender_from_params(num_items: int, params: dict, config: CFSFLConfig,
-                            batch_size: int) -> Autoencoder:
-  """`actor_from_params` reading [x, v], with CF-SFL's l2 (config.l2 / batch_size)."""
-  return actor_from_params(num_items, {**params, "l2": config.l2 / batch_size},
-                           input_width=num_items + config.feedback_width)
+def recommender_objective(config: CFSFLConfig, batch_size: int) -> ActorObjective:
+  """`objective_for` with CF-SFL's l2 (config.l2 / batch_size)."""
+  return objective_for(config, l2=config.l2 / batch_size)
 
 
 def without_feedback(model: CFSFL, split, reporting, batch_size: int = 1000) -> dict:
@@ -330,36 +331,40 @@ def without_feedback(model: CFSFL, split, reporting, batch_size: int = 1000) -> 
           for part in ("valid", "test")}
 
 
-def build_cfsfl(split, config):
-  """`Trainable` for `train_cfsfl`: the recommender from params["actor"] plus the virtual user.
+def build_cfsfl(split, run_config) -> Trainable:
+  """`Trainable` of `train_cfsfl` (a `CFSFLConfig`): the recommender plus the virtual user.
 
-  The run's `epochs` should equal recommender_epochs + reward_epochs +
-  joint_epochs. The report (results.json "cfsfl") records the stage lengths,
-  T, the selected epoch's stage and the trained loop's metrics at T = 0; the
+  The run lasts recommender_epochs + reward_epochs + joint_epochs (the spec's
+  stages). The report (results.json "cfsfl") records the stage lengths, T, the
+  selected epoch's stage and the trained loop's metrics at T = 0; the
   "pretrained" milestone (results.json "milestones") is the best recommender
   of stage 1, with the paired test of CF-SFL against it.
   """
-  from tfrankcf.protocols.reporting import REPORTING  # pylint: disable=g-import-not-at-top
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  params = dict(config.params)
-  cfsfl = cfsfl_config_from_params(params)
-  batch_size = config.batch_size or DEFAULT_BATCH_SIZE
-  model = CFSFL(recommender_from_params(split.num_items, params, cfsfl, batch_size),
-                cfsfl, seed=config.seed)
+  cfsfl = run_config.method_config
+  batch_size = run_config.batch_size or DEFAULT_BATCH_SIZE
+  model = CFSFL(recommender_for(split.num_items, cfsfl),
+                recommender_objective(cfsfl, batch_size), cfsfl, seed=run_config.seed)
   model.compile(optimizer=model.actor_optimizer)
-  rows = UserRows(split.train, batch_size=batch_size, seed=config.seed,
-                  sparse=sparse_rows_for(config))
+  rows = UserRows(split.train, batch_size=batch_size, seed=run_config.seed,
+                  sparse=sparse_rows_for(run_config))
 
-  def report(trained, run_split):
+  def report(trained, run_split, reporting):
     return {"cfsfl": {
         "stage_epochs": {"recommender": cfsfl.recommender_epochs,
                          "reward": cfsfl.reward_epochs, "joint": cfsfl.joint_epochs},
         "unroll_steps": cfsfl.unroll_steps,
-        "recommender": params.get("actor", "vae"),
+        "recommender": cfsfl.actor,
         "recommender_l2_per_batch_mean": cfsfl.l2 / batch_size,
         "selected_stage": int(trained.stage().numpy()),
-        "no_feedback": without_feedback(trained, run_split, REPORTING[config.protocol],
-                                        config.eval_batch_size)}}
+        "no_feedback": without_feedback(trained, run_split, reporting,
+                                        run_config.eval_batch_size)}}
 
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
                    report=report, milestones={"pretrained": cfsfl.recommender_epochs})
+
+
+SPEC = MethodSpec(
+    name="cfsfl", label="CF-SFL", config=CFSFLConfig, build=build_cfsfl, role="proposed",
+    binary="train_cfsfl", family="cfsfl",
+    stages=("recommender_epochs", "reward_epochs", "joint_epochs"), default_protocol="strong")
+

@@ -23,7 +23,7 @@ scores the batch afresh).
 
 Each step has its own AdamW with the decoupled decay of TF1's contrib
 AdamWOptimizer (`var -= decay * var`, not scaled by the learning rate; see
-`tfrankcf.methods.supervised.AdamW`). Defaults are the ML-100K code's; the
+`tfrankcf.optimizers.adamw.AdamW`). Defaults are the ML-100K code's; the
 code's NDCG and surrogate decays are the paper's Table 5 values swapped, and
 `paper_decays=True` swaps them back. `loss_reduction="sum"` (the code and
 eq. 9-11): sums over the batch, the surrogate loss with tf.nn.l2_loss's 1/2;
@@ -31,6 +31,7 @@ eq. 9-11): sums over the batch, the surrogate loss with tf.nn.l2_loss's 1/2;
 """
 
 import dataclasses
+from typing import Literal
 
 import scipy.sparse as sp
 import tensorflow as tf
@@ -38,10 +39,12 @@ import tensorflow as tf
 from tfrankcf.errors import InputError
 from tfrankcf.losses.pairwise import REDUCTIONS, reduce_pairwise_loss
 from tfrankcf.methods import base
-from tfrankcf.methods.supervised import (AdamW, BackboneConfig, PairwiseModel,
-                                         build_listwise)
+from tfrankcf.methods.spec import MethodSpec, Variant
+from tfrankcf.methods.supervised import BackboneConfig, PairwiseModel, build_listwise
+from tfrankcf.methods.trainable import Trainable
 from tfrankcf.methods.surrogate import ARCHITECTURES, SurrogateNDCG
 from tfrankcf.metrics.ranking_tf import ndcg_at_k
+from tfrankcf.optimizers.adamw import AdamW
 
 STABILIZERS = ("logloss", "none")
 
@@ -51,35 +54,42 @@ class GuidedRecConfig(BackboneConfig):
   """GuidedRec settings on top of the backbone's (defaults: the ML-100K code).
 
   Attributes:
-    surrogate: "ensemble" (eq. 8), "mlp", "nfm1" or "nfm2" (Table 4).
-    surrogate_mlp_layers, surrogate_pair_layers, surrogate_nfm_layers,
-      surrogate_head_layers: v, g, e, h of Table 5 (h also ends in 1 unit).
-    stabilizer: "logloss" (step (a)) or "none" (RQ3's "w/o logloss").
-    beta: weight of the log loss (eq. 9).
-    leaky_gradients: do not freeze either model in (c) and (d) (Section 5.5).
-    loss_reduction: "sum" (code, eq. 9-11) or "mean".
-    logloss_learning_rate, logloss_weight_decay: step (a) (Table 5: 1e-3, 1e-5).
-    ndcg_learning_rate, ndcg_weight_decay: step (d) (code: 1.3e-3, 8e-5).
-    surrogate_learning_rate, surrogate_weight_decay: step (c) (code: 2e-3, 1e-6).
-    paper_decays: swap the NDCG and surrogate decays (Table 5 has 1e-6 for
+    surrogate: Surrogate architecture (eq. 4-8; ensemble = MLP x NFM; Table 4).
+    surrogate_mlp_layers: v of Table 5.
+    surrogate_pair_layers: g of Table 5.
+    surrogate_nfm_layers: e of Table 5.
+    surrogate_head_layers: h of Table 5 (it also ends in 1 unit).
+    stabilizer: Keep the log-loss step (a) (RQ3) or train through the surrogate only.
+    beta: Weight of the log loss (eq. 9).
+    leaky_gradients: Do not freeze the other model in steps (c) and (d) (Section 5.5).
+    loss_reduction: Sum the losses over the batch (code, eq. 9-11) or average them.
+    logloss_learning_rate: Step (a) learning rate (Table 5).
+    logloss_weight_decay: Step (a) AdamW decay (Table 5).
+    ndcg_learning_rate: Step (d) learning rate (Table 5).
+    ndcg_weight_decay: Step (d) AdamW decay (code; Table 5: 1e-6).
+    surrogate_learning_rate: Step (c) learning rate (Table 5).
+    surrogate_weight_decay: Step (c) AdamW decay (code; Table 5: 8e-5).
+    paper_decays: Swap the NDCG and surrogate decays to Table 5's assignment (1e-6 for
       NDCG and 8e-5 for the surrogate on ML-100K; the code the reverse).
   """
 
-  surrogate: str = "ensemble"
-  surrogate_mlp_layers: tuple = (20, 20)
-  surrogate_pair_layers: tuple = (20,)
-  surrogate_nfm_layers: tuple = (20,)
-  surrogate_head_layers: tuple = (8,)
-  stabilizer: str = "logloss"
-  beta: float = 1.0
+  surrogate: Literal[tuple(ARCHITECTURES)] = "ensemble"
+  surrogate_mlp_layers: tuple = dataclasses.field(default=(20, 20), metadata={"flag": False})
+  surrogate_pair_layers: tuple = dataclasses.field(default=(20,), metadata={"flag": False})
+  surrogate_nfm_layers: tuple = dataclasses.field(default=(20,), metadata={"flag": False})
+  surrogate_head_layers: tuple = dataclasses.field(default=(8,), metadata={"flag": False})
+  stabilizer: Literal[STABILIZERS] = "logloss"
+  beta: float = dataclasses.field(default=1.0, metadata={"lower_bound": 0})
   leaky_gradients: bool = False
-  loss_reduction: str = "sum"
-  logloss_learning_rate: float = 1e-3
-  logloss_weight_decay: float = 1e-5
-  ndcg_learning_rate: float = 1.3e-3
-  ndcg_weight_decay: float = 8e-5
-  surrogate_learning_rate: float = 2e-3
-  surrogate_weight_decay: float = 1e-6
+  loss_reduction: Literal[tuple(REDUCTIONS)] = "sum"
+  logloss_learning_rate: float = dataclasses.field(default=1e-3, metadata={"lower_bound": 0})
+  logloss_weight_decay: float = dataclasses.field(default=1e-5, metadata={"lower_bound": 0})
+  ndcg_learning_rate: float = dataclasses.field(default=1.3e-3, metadata={"lower_bound": 0})
+  ndcg_weight_decay: float = dataclasses.field(default=8e-5, metadata={"lower_bound": 0})
+  surrogate_learning_rate: float = dataclasses.field(default=2e-3,
+                                                     metadata={"lower_bound": 0})
+  surrogate_weight_decay: float = dataclasses.field(default=1e-6,
+                                                    metadata={"lower_bound": 0})
   paper_decays: bool = False
 
   def __post_init__(self):
@@ -243,6 +253,15 @@ class GuidedRec(PairwiseModel):
                        self.surrogate_ndcg_tracker, self.surrogate_error_tracker]
 
 
-def build_guidedrec(split, config):
-  """`Trainable` for `train_guidedrec`: run params = `GuidedRecConfig` fields."""
-  return build_listwise(split, config, GuidedRec, GuidedRecConfig, "logloss_optimizer")
+def build_guidedrec(split, run_config) -> Trainable:
+  """`Trainable` of `train_guidedrec` (a `GuidedRecConfig`)."""
+  return build_listwise(split, run_config, GuidedRec, "logloss_optimizer")
+
+
+SPEC = MethodSpec(
+    name="guidedrec", label="GuidedRec", config=GuidedRecConfig, build=build_guidedrec,
+    role="proposed", scores_by="id", binary="train_guidedrec", family="guidedrec",
+    default_epochs=440,  # Table 5, ML-100K
+    default_batch_size=250,  # pairs: 25 lists x 10 items
+    variants=(Variant("guidedrec", "GuidedRec", {"backbone": "graphrec"}),
+              Variant("guidedrec_neumf", "GuidedRec (NeuMF)", {"backbone": "neumf"})))

@@ -34,71 +34,76 @@ the split sparse up to the true metric, which ranks dense rows.
 """
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
 
 from tfrankcf.backbones.autoencoders import (Autoencoder, dense_rows, dropped, encoder_input, kept,
                                              row_sums)
-from tfrankcf.backbones.likelihoods import get_reconstruction
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.user_rows import UserRows
-from tfrankcf.methods import base
-from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, AutoencoderModel, FusedAdam,
-                                          actor_from_params, dropout_mask, sparse_rows_for)
+from tfrankcf.losses.reconstruction import get_reconstruction
+from tfrankcf.methods import base, noise_streams
+from tfrankcf.methods.autoencoder import (DEFAULT_BATCH_SIZE, ActorObjective, ActorSettings,
+                                          AutoencoderModel, actor_for, dropout_mask,
+                                          objective_for, sparse_rows_for)
+from tfrankcf.methods.spec import MethodSpec
+from tfrankcf.methods.trainable import Trainable
 from tfrankcf.metrics import ranking_tf
+from tfrankcf.optimizers.fused_adam import FusedAdam
 
 FEATURES = ("nll", "heldout", "observed")
 TARGETS = {"ndcg@100": ranking_tf.ndcg_at_k, "recall@100": ranking_tf.recall_at_k}
 STAGE3 = ("critic", "lambdarank", "warp")
 CRITIC_STATISTICS = ("refit", "moving")
 CRITIC_START = ("best", "last")
-_STATISTICS_STREAM = 7  # noise stream of the refit pass (training uses 0 and 1)
 
 
 @dataclasses.dataclass
-class RaCTConfig:
-  """RaCT's schedule and critic (defaults: the authors' code, main_vae.py).
+class RaCTConfig(ActorSettings):
+  """RaCT's actor, schedule and critic (defaults: the authors' code, main_vae.py).
 
   Attributes:
-    actor_epochs, critic_epochs, ac_epochs: stage lengths (main_vae.py
-      100/50/50; paper Table 5 ML-20M 150/50/50).
-    critic_features: subset of FEATURES (Figure 5 ablation).
-    critic_target: "ndcg@100" or "recall@100" (Table 6).
-    stage3: "critic" (RaCT), "lambdarank" or "warp".
-    sequential: stage 3 actor step, then a fresh forward pass for the critic
-      step (paper Alg. 1) instead of one shared pass (code).
-    actor_learning_rate, critic_learning_rate, ac_learning_rate: Adam lrs
-      (models.py defaults 1e-3, 1e-4, 2e-6).
+    actor_epochs: Stage 1: actor pre-training epochs (main_vae.py 100; paper Table 5
+      ML-20M 150).
+    critic_epochs: Stage 2: critic pre-training epochs.
+    ac_epochs: Stage 3: alternating actor-critic epochs.
+    critic_features: Critic input features (Figure 5).
+    critic_target: Metric the critic learns (Table 6).
+    stage3: Last stage: RaCT's critic, or fine-tuning with LambdaRank / WARP.
+    sequential: Stage 3 as in the paper's Alg. 1 (actor step, then a fresh forward pass
+      for the critic step) instead of one shared pass (authors' code).
+    critic_learning_rate: Adam lr of the critic.
+    ac_learning_rate: Adam lr of the actor through the critic.
     critic_l2: critic loss += critic_l2 * sum(w^2) / batch over all critic
       variables (base_models.py: 2 * l2_regularizer(1e-4) / batch_size).
     ac_kl_weight: KL weight in the actor-through-critic loss (0 in every script).
     hidden_dims: critic MLP (Table 4: 100, 100, 10 ReLU, then 1 sigmoid).
     cutoff: k of the target metric.
-    critic_statistics: "refit" (exact feature statistics on the frozen actor
-      at the start of stage 2) or "moving" (only the stage-1 moving averages,
-      as the code).
-    critic_start: the actor stage 2 starts from: "best" (the best validation
-      epoch of stage 1, as the code: its critic run restores the best actor
-      checkpoint) or "last" (Algorithm 1 read literally).
+    critic_statistics: Critic input normalisation: 'refit' recomputes the feature
+      statistics on the frozen actor when stage 2 starts; 'moving' keeps only the
+      stage-1 moving averages (authors' code).
+    critic_start: Actor that stages 2-3 start from: the best validation epoch of stage 1
+      (authors' code: its critic run restores the best actor checkpoint) or the last one
+      (Algorithm 1 read literally).
   """
 
-  actor_epochs: int = 100
-  critic_epochs: int = 50
-  ac_epochs: int = 50
-  critic_features: tuple = FEATURES
-  critic_target: str = "ndcg@100"
-  stage3: str = "critic"
+  actor_epochs: int = dataclasses.field(default=100, metadata={"lower_bound": 0})
+  critic_epochs: int = dataclasses.field(default=50, metadata={"lower_bound": 0})
+  ac_epochs: int = dataclasses.field(default=50, metadata={"lower_bound": 0})
+  critic_features: tuple[Literal[FEATURES], ...] = FEATURES
+  critic_target: Literal[tuple(TARGETS)] = "ndcg@100"
+  stage3: Literal[STAGE3] = "critic"
   sequential: bool = False
-  actor_learning_rate: float = 1e-3
-  critic_learning_rate: float = 1e-4
-  ac_learning_rate: float = 2e-6
-  critic_l2: float = 1e-4
-  ac_kl_weight: float = 0.0
-  hidden_dims: tuple = (100, 100, 10)
-  cutoff: int = 100
-  critic_statistics: str = "refit"
-  critic_start: str = "best"
+  critic_learning_rate: float = dataclasses.field(default=1e-4, metadata={"lower_bound": 0})
+  ac_learning_rate: float = dataclasses.field(default=2e-6, metadata={"lower_bound": 0})
+  critic_l2: float = dataclasses.field(default=1e-4, metadata={"flag": False})
+  ac_kl_weight: float = dataclasses.field(default=0.0, metadata={"flag": False})
+  hidden_dims: tuple = dataclasses.field(default=(100, 100, 10), metadata={"flag": False})
+  cutoff: int = dataclasses.field(default=100, metadata={"flag": False})
+  critic_statistics: Literal[CRITIC_STATISTICS] = "refit"
+  critic_start: Literal[CRITIC_START] = "best"
 
   def __post_init__(self):
     bad = [f for f in self.critic_features if f not in FEATURES]
@@ -117,9 +122,6 @@ class RaCTConfig:
       raise InputError(f"unknown critic statistics '{self.critic_statistics}' "
                        f"(choose from {', '.join(CRITIC_STATISTICS)})")
 
-  @property
-  def epochs(self) -> int:
-    return self.actor_epochs + self.critic_epochs + self.ac_epochs
 
 
 class Critic(tf.keras.Model):
@@ -156,9 +158,9 @@ class Critic(tf.keras.Model):
 class RaCT(AutoencoderModel):
   """Actor + critic with the three-stage schedule of Algorithm 1."""
 
-  def __init__(self, actor: Autoencoder, config: RaCTConfig = RaCTConfig(),
-               seed: int = 0, **kwargs):
-    super().__init__(actor, seed=seed, learning_rate=config.actor_learning_rate,
+  def __init__(self, actor: Autoencoder, objective: ActorObjective,
+               config: RaCTConfig = RaCTConfig(), seed: int = 0, **kwargs):
+    super().__init__(actor, objective, seed=seed, learning_rate=config.actor_learning_rate,
                      **kwargs)
     self.config = config
     self.critic = Critic(len(config.critic_features), config.hidden_dims)
@@ -213,7 +215,7 @@ class RaCT(AutoencoderModel):
 
   def _batch_view(self, history, mask, logits):
     """Features and target of a training batch split by `mask`."""
-    nll = self.actor.reconstruction_term(history, logits)
+    nll = self.reconstruction_term(history, logits)
     target = self.true_metric(logits, dense_rows(kept(history, mask)),
                               dense_rows(dropped(history, mask)))
     return self._batch_features(history, mask, nll), target
@@ -275,12 +277,12 @@ class RaCT(AutoencoderModel):
   def _statistics_batch(self, history, index):
     """Sums [F] and squared sums [F] of stage-2 critic features of one batch."""
     seed = tf.random.experimental.stateless_fold_in(
-        tf.constant([self.seed, _STATISTICS_STREAM], tf.int64), index)
-    mask = dropout_mask(history, self.actor.config.keep_prob, seed)
-    inputs = encoder_input(history, mask, self.actor.config.keep_prob)
+        tf.constant([self.seed, noise_streams.RACT_STATISTICS_STREAM], tf.int64), index)
+    mask = dropout_mask(history, self.objective.keep_prob, seed)
+    inputs = encoder_input(history, mask, self.objective.keep_prob)
     logits, _ = self.actor(inputs, training=True,
                            seed=tf.random.experimental.stateless_fold_in(seed, 1))
-    nll = self.actor.reconstruction_term(history, logits)
+    nll = self.reconstruction_term(history, logits)
     features = tf.cast(self._batch_features(history, mask, nll), tf.float64)
     return tf.reduce_sum(features, 0), tf.reduce_sum(tf.square(features), 0)
 
@@ -323,7 +325,7 @@ class RaCT(AutoencoderModel):
   def _evaluation_view(self, inputs, targets, exclude):
     """Critic output, NLL and true metric [B] of evaluation users (fold-in -> held-out)."""
     logits, _ = self.forward(inputs)
-    nll = self.actor.reconstruction(inputs + targets, logits)
+    nll = self.reconstruction(inputs + targets, logits)
     features = self.critic_features(nll, tf.reduce_sum(targets, axis=1),
                                     tf.reduce_sum(inputs, axis=1))
     return self.critic(features), nll, self.true_metric(logits, exclude, targets)
@@ -352,18 +354,10 @@ class RaCT(AutoencoderModel):
             "correlation_users": int(keep.sum())}
 
 
-def ract_config_from_params(params: dict) -> RaCTConfig:
-  """`RaCTConfig` from run params (keys = field names; lists for tuples)."""
-  fields = {f.name for f in dataclasses.fields(RaCTConfig)}
-  values = {k: (tuple(v) if isinstance(v, list) else v)
-            for k, v in params.items() if k in fields}
-  return RaCTConfig(**values)
+def build_ract(split, run_config) -> Trainable:
+  """`Trainable` of `train_ract` (a `RaCTConfig`): the actor `actor` plus the critic.
 
-
-def build_ract(split, config):
-  """`Trainable` for `train_ract`: the actor from params["actor"] plus the critic.
-
-  The run's `epochs` should equal actor_epochs + critic_epochs + ac_epochs.
+  The run lasts actor_epochs + critic_epochs + ac_epochs (the spec's stages).
   Its diagnostics record, from stage 2 on, the critic's and the NLL's Pearson
   correlation with the true metric on the validation users after every
   validation (results.json: per epoch in `history`, and `diagnostics.final`);
@@ -371,21 +365,27 @@ def build_ract(split, config):
   test of the final model against it. With critic_start="best" stage 2 starts
   from that actor.
   """
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  params = dict(config.params)
-  model = RaCT(actor_from_params(split.num_items, params), ract_config_from_params(params),
-               seed=config.seed)
+  config = run_config.method_config
+  model = RaCT(actor_for(split.num_items, config), objective_for(config), config,
+               seed=run_config.seed)
   model.compile(optimizer=model.actor_optimizer)
-  rows = UserRows(split.train, batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
-                  seed=config.seed, sparse=sparse_rows_for(config))
+  rows = UserRows(split.train, batch_size=run_config.batch_size or DEFAULT_BATCH_SIZE,
+                  seed=run_config.seed, sparse=sparse_rows_for(run_config))
 
   def diagnostics(trained, run_split):
     if int(trained.stage().numpy()) < 2:
       return {}  # the critic is not trained yet
-    return trained.critic_correlation(run_split.valid, batch_size=config.eval_batch_size)
+    return trained.critic_correlation(run_split.valid,
+                                      batch_size=run_config.eval_batch_size)
 
   return Trainable(model=model, dataset_fn=rows, examples_per_epoch=rows.num_users,
                    milestones={"pretrained": model.config.actor_epochs},
                    diagnostics=diagnostics,
                    restore_best_at=(model.config.actor_epochs
                                     if model.config.critic_start == "best" else None))
+
+
+SPEC = MethodSpec(
+    name="ract", label="RaCT", config=RaCTConfig, build=build_ract, role="proposed",
+    binary="train_ract", family="ract", stages=("actor_epochs", "critic_epochs", "ac_epochs"),
+    default_protocol="strong")

@@ -8,10 +8,12 @@ script: plain Adam, lr 1e-3); `weight_decay` > 0 adds the decoupled decay of
 TF1's contrib `AdamWOptimizer` (the GuidedRec log-loss script: 1e-5), i.e.
 `var -= weight_decay * var` per step, not multiplied by the learning rate.
 
-`build_supervised(split, config)` is the trainer's entry point.
+`SPEC` (`train_baseline --backbone=graphrec|neumf --loss=...`) names one
+variant per backbone and loss.
 """
 
 import dataclasses
+from typing import Literal
 
 import scipy.sparse as sp
 import tensorflow as tf
@@ -21,10 +23,12 @@ from tfrankcf.backbones.neumf import NeuMF
 from tfrankcf.errors import InputError
 from tfrankcf.inputs.listwise import DEFAULT_LIST_SIZE, DEFAULT_LISTS_PER_BATCH, ListwiseSampler
 from tfrankcf.losses import ranking
-from tfrankcf.methods import base
+from tfrankcf.methods import base, noise_streams
+from tfrankcf.methods.spec import LOSS_CHOICES, LOSS_LABELS, MethodSpec, Variant
+from tfrankcf.methods.trainable import Trainable
+from tfrankcf.optimizers.adamw import AdamW
 
 BACKBONES = ("graphrec", "neumf")
-TF1_ADAM_EPSILON = 1e-8
 
 
 @dataclasses.dataclass
@@ -32,28 +36,33 @@ class BackboneConfig:
   """Backbone and list-wise batch settings (defaults: the GuidedRec ML-100K code).
 
   Attributes:
-    backbone: "graphrec" or "neumf".
-    embedding_dim: GraphRec's d (paper App. B: 20 ML-100K, 45 ML-1M, 10 MVT).
-    graph_features: GraphRec with adjacency and degree features (paper) or
-      one-hot ids only (the ML-100K script's `Graph=False`, the default).
-    gmf_dim: NeuMF's GMF size (8 in the code).
-    mlp_layers: NeuMF's MLP embedding size then layers (App. B: 16,16,8,8
-      ML-100K and MVT; 64,64,32,16 ML-1M).
+    backbone: Pairwise backbone scoring (user, item) pairs.
+    embedding_dim: Embedding size of the backbone (GraphRec's d, paper App. B: 20
+      ml100k, 45 ml1m, 10 movietweetings).
+    graph_features: GraphRec with the normalised adjacency rows and degree as features
+      (paper) instead of one-hot ids only (the authors' ml100k script).
+    gmf_dim: NeuMF GMF factors.
+    mlp_layers: NeuMF MLP embedding size then layers (App. B: 16,16,8,8 ml100k/MVT;
+      64,64,32,16 ml1m).
     init_stddev: N(0, init_stddev^2) initialisation of every kernel.
-    lists_per_batch: B_L (25: 250 pairs for ML-100K/ML-1M; 100 for MVT).
-    list_size: K items per list, half positives.
-    batches_per_epoch: 0 = nnz // (B_L * K / 2), as the original.
+    lists_per_batch: B_L (25: 250 pairs for ML-100K/ML-1M; 100 for MVT); set by
+      --batch_size (pairs) / list_size.
+    list_size: Items per sampled list, half positives.
+    batches_per_epoch: List-wise batches per epoch (0: interactions / positives per
+      batch, as the original).
   """
 
-  backbone: str = "graphrec"
-  embedding_dim: int = 20
+  backbone: Literal[BACKBONES] = "graphrec"
+  embedding_dim: int = dataclasses.field(default=20, metadata={"lower_bound": 1})
   graph_features: bool = False
-  gmf_dim: int = 8
-  mlp_layers: tuple = (16, 16, 8, 8)
-  init_stddev: float = 0.01
-  lists_per_batch: int = DEFAULT_LISTS_PER_BATCH
-  list_size: int = DEFAULT_LIST_SIZE
-  batches_per_epoch: int = 0
+  gmf_dim: int = dataclasses.field(default=8, metadata={"lower_bound": 1})
+  mlp_layers: tuple[int, ...] = dataclasses.field(
+      default=(16, 16, 8, 8), metadata={"flag": "neumf_layers", "lower_bound": 1})
+  init_stddev: float = dataclasses.field(default=0.01, metadata={"flag": False})
+  lists_per_batch: int = dataclasses.field(default=DEFAULT_LISTS_PER_BATCH,
+                                           metadata={"flag": False})
+  list_size: int = dataclasses.field(default=DEFAULT_LIST_SIZE, metadata={"lower_bound": 2})
+  batches_per_epoch: int = dataclasses.field(default=0, metadata={"lower_bound": 0})
 
   def __post_init__(self):
     if self.backbone not in BACKBONES:
@@ -64,22 +73,26 @@ class BackboneConfig:
 
 @dataclasses.dataclass
 class SupervisedConfig(BackboneConfig):
-  """Attributes (besides the backbone's):
+  """A backbone trained with one ranking loss on its sampled lists.
 
-    loss: a name of `tfrankcf.losses.ranking.LOSSES`.
-    learning_rate: Adam's learning rate.
-    weight_decay: contrib-AdamW decay per step (0 = plain Adam).
+  Attributes:
+    loss: Loss on the sampled lists (log loss or a TF-Ranking loss).
+    learning_rate: Adam learning rate.
+    weight_decay: Decoupled weight decay per step (0: plain Adam, as the GuidedRec
+      code's TF-Ranking baselines).
   """
 
-  loss: str = "logloss"
-  learning_rate: float = 1e-3
-  weight_decay: float = 0.0
+  # The --loss choices of train_baseline are shared with the autoencoders' terms: a term that
+  # is not a list-wise loss is refused with a message naming the backbone's.
+  loss: Literal[LOSS_CHOICES] = "logloss"
+  learning_rate: float = dataclasses.field(default=1e-3, metadata={"lower_bound": 0})
+  weight_decay: float = dataclasses.field(default=0.0, metadata={"lower_bound": 0})
 
   def __post_init__(self):
     super().__post_init__()
     if self.loss not in ranking.LOSSES:
-      raise InputError(f"unknown loss '{self.loss}'; valid losses: "
-                       f"{', '.join(ranking.LOSSES)}")
+      raise InputError(f"a --backbone trains on sampled lists: unknown loss '{self.loss}'; "
+                       f"valid losses: {', '.join(ranking.LOSSES)}")
 
 
 def build_backbone(matrix: sp.csr_matrix, config: BackboneConfig,
@@ -90,74 +103,6 @@ def build_backbone(matrix: sp.csr_matrix, config: BackboneConfig,
                     config.init_stddev, seed=seed, name="backbone")
   return NeuMF(matrix.shape[0], matrix.shape[1], config.gmf_dim, config.mlp_layers,
                config.init_stddev, seed=seed, name="backbone")
-
-
-class AdamW(tf.keras.optimizers.Optimizer):
-  """TF1's Adam with contrib `AdamWOptimizer`'s decoupled decay (the GuidedRec optimiser).
-
-  Per step, for every variable given a gradient: `var -= weight_decay * var`
-  (not multiplied by the learning rate, unlike Keras' AdamW), then TF1's fused
-  Adam kernel (`ResourceApplyAdam`, epsilon 1e-8). Sparse gradients are
-  applied densely, as the original's one-hot matmuls produced them. One fused
-  kernel per variable keeps a step of these tiny models cheap: Keras' own
-  `apply_gradients` spends about a millisecond per call on bookkeeping. It is
-  a Keras optimiser (slots and step count are checkpointed with the model;
-  `compile` accepts it). Under tf.distribute it sums the replicas' gradients
-  and every replica applies the same update to its copy of the variables.
-  """
-
-  def __init__(self, learning_rate: float, weight_decay: float = 0.0, beta_1: float = 0.9,
-               beta_2: float = 0.999, epsilon: float = TF1_ADAM_EPSILON,
-               name: str = "AdamW", **kwargs):
-    super().__init__(name=name, jit_compile=False, **kwargs)
-    self._learning_rate = self._build_learning_rate(learning_rate)
-    self.decoupled_weight_decay = float(weight_decay)
-    self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-
-  def build(self, var_list):
-    super().build(var_list)
-    if getattr(self, "_built", False):
-      return
-    self._built = True
-    self._momentums = [self.add_variable_from_reference(v, "m") for v in var_list]
-    self._velocities = [self.add_variable_from_reference(v, "v") for v in var_list]
-
-  def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
-                      **kwargs):
-    del name, kwargs
-    grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
-    self.build([v for _, v in grads_and_vars])
-    context = tf.distribute.get_replica_context()
-    if (not skip_gradients_aggregation and context is not None
-        and context.num_replicas_in_sync > 1):
-      gradients = context.all_reduce(
-          tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g, _ in grads_and_vars])
-      grads_and_vars = list(zip(gradients, [v for _, v in grads_and_vars]))
-    step = tf.cast(self.iterations + 1, tf.float32)
-    beta_1_power, beta_2_power = self.beta_1 ** step, self.beta_2 ** step
-    learning_rate = tf.cast(self.learning_rate, tf.float32)
-    for gradient, variable in grads_and_vars:
-      j = self._index_dict[self._var_key(variable)]
-      if self.decoupled_weight_decay:  # on this replica's copy, as the Adam kernel
-        tf.raw_ops.AssignSubVariableOp(
-            resource=variable.handle,
-            value=self.decoupled_weight_decay * tf.convert_to_tensor(variable))
-      tf.raw_ops.ResourceApplyAdam(
-          var=variable.handle, m=self._momentums[j].handle, v=self._velocities[j].handle,
-          beta1_power=beta_1_power, beta2_power=beta_2_power, lr=learning_rate,
-          beta1=self.beta_1, beta2=self.beta_2, epsilon=self.epsilon,
-          grad=tf.convert_to_tensor(gradient))
-    return self.iterations.assign_add(1)
-
-  def update_step(self, gradient, variable):
-    raise NotImplementedError("AdamW applies its updates in apply_gradients")
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(learning_rate=self._serialize_hyperparameter(self._learning_rate),
-                  weight_decay=self.decoupled_weight_decay, beta_1=self.beta_1,
-                  beta_2=self.beta_2, epsilon=self.epsilon)
-    return config
 
 
 def sampler_for(split, config: BackboneConfig, seed: int) -> ListwiseSampler:
@@ -205,38 +150,63 @@ class Supervised(PairwiseModel):
   def compute_example_losses(self, batch, training: bool = True):
     del training
     seed = base.replica_seed(tf.random.experimental.stateless_fold_in(
-        tf.constant([self.seed, 1], tf.int64), self.ranking_optimizer.iterations))
+        tf.constant([self.seed, noise_streams.RANKING_LOSS_STREAM], tf.int64),
+        self.ranking_optimizer.iterations))
     return self.ranking_loss(batch["labels"], self.logits(batch), seed=seed)
 
 
-def config_from_params(config_class, params: dict, batch_size: int = 0):
-  """`config_class` with the fields present in run `params`; `batch_size` = pairs per batch."""
-  names = {field.name for field in dataclasses.fields(config_class)}
-  config = config_class(**{key: value for key, value in params.items() if key in names})
-  if batch_size:
-    if batch_size % config.list_size:
-      raise InputError(f"--batch_size={batch_size} pairs is not a multiple of the list "
-                       f"size {config.list_size}")
-    config.lists_per_batch = batch_size // config.list_size
-  return config
+def with_batch_size(config: BackboneConfig, batch_size: int = 0) -> BackboneConfig:
+  """`config` with B_L = `batch_size` (pairs) / list_size when a batch size is given."""
+  if not batch_size:
+    return config
+  if batch_size % config.list_size:
+    raise InputError(f"--batch_size={batch_size} pairs is not a multiple of the list "
+                     f"size {config.list_size}")
+  return dataclasses.replace(config, lists_per_batch=batch_size // config.list_size)
 
 
-def build_listwise(split, config, model_class, config_class, optimizer: str):
+def build_listwise(split, run_config, model_class, optimizer: str) -> Trainable:
   """`Trainable` of a pairwise-backbone method trained on list-wise batches.
 
-  Run params are `config_class` fields; `config.batch_size` (pairs, e.g. 250)
-  sets B_L = batch_size / list_size. `optimizer` names the model attribute
-  handed to `compile` (every optimiser attribute is checkpointed anyway).
+  The run's `method_config` is the method's `BackboneConfig`; `batch_size` (pairs,
+  e.g. 250) sets B_L = batch_size / list_size. `optimizer` names the model
+  attribute handed to `compile` (every optimiser attribute is checkpointed anyway).
   """
-  from tfrankcf.training.run import Trainable  # pylint: disable=g-import-not-at-top
-  model_config = config_from_params(config_class, config.params, config.batch_size)
-  model = model_class(split.train, model_config, seed=config.seed)
+  model_config = with_batch_size(run_config.method_config, run_config.batch_size)
+  model = model_class(split.train, model_config, seed=run_config.seed)
   model.compile(optimizer=getattr(model, optimizer))
-  sampler = sampler_for(split, model_config, config.seed)
+  sampler = sampler_for(split, model_config, run_config.seed)
   return Trainable(model=model, dataset_fn=sampler,
                    examples_per_epoch=sampler.examples_per_epoch)
 
 
-def build_supervised(split, config):
-  """`Trainable` for `train_baseline --backbone=... --loss=...`: run params = `SupervisedConfig`."""
-  return build_listwise(split, config, Supervised, SupervisedConfig, "ranking_optimizer")
+def build_supervised(split, run_config) -> Trainable:
+  """`Trainable` of `train_baseline --backbone=... --loss=...` (a `SupervisedConfig`)."""
+  return build_listwise(split, run_config, Supervised, "ranking_optimizer")
+
+
+# GuidedRec paper App. B: each loss's best epoch on ML-100K (graphrec-losses_ml100k.cfg).
+ML100K_LOSS_EPOCHS = {"logloss": 320, "gumbel_approx_ndcg": 464, "approx_ndcg": 320,
+                      "listmle": 44, "softmax": 266, "pairwise_logistic": 65,
+                      "neural_sort": 151}
+LOGLOSS_WEIGHT_DECAY = ("--weight_decay=0.00001",)  # GraphRec.py's AdamW
+
+
+def _variants() -> tuple:
+  found = []
+  for loss, label in LOSS_LABELS.items():
+    own = LOGLOSS_WEIGHT_DECAY if loss == "logloss" else ()
+    found.append(Variant(loss, label, {"backbone": "graphrec", "loss": loss},
+                         aliases=(f"graphrec_{loss}",), compare_flags=own,
+                         dataset_flags={"ml100k": (f"--epochs={ML100K_LOSS_EPOCHS[loss]}",)},
+                         family="graphrec-losses"))
+    found.append(Variant(f"neumf_{loss}", f"NeuMF, {label}", {"backbone": "neumf", "loss": loss},
+                         compare_flags=own))
+  return tuple(found)
+
+
+SPEC = MethodSpec(
+    name="listwise", label="pairwise backbones", config=SupervisedConfig,
+    build=build_supervised, scores_by="id", binary="train_baseline",
+    selected_by={"listwise": {}}, compare_defaults=("--epochs=200",), variants=_variants(),
+    help_title="pairwise backbones (--backbone=graphrec|neumf)")

@@ -36,6 +36,14 @@ class EvalResult:
     means: metric key -> mean over the users with a target (NaN if none has).
     num_users: U, the users evaluated (rows of the `EvalSet`).
     users_without_targets: users left out of the means (NaN rows).
+
+  Example:
+    >>> import numpy as np
+    >>> from tfrankcf.metrics.evaluator import EvalResult
+    >>> result = EvalResult(per_user={"hr@1": np.array([1.0, 0.0, np.nan])},
+    ...                     means={"hr@1": 0.5}, num_users=3, users_without_targets=1)
+    >>> result.summary()
+    'hr@1 0.5000  (users 2, without targets 1)'
   """
 
   per_user: Dict[str, np.ndarray]
@@ -134,6 +142,23 @@ def evaluate(scorer, eval_set: EvalSet, ks: Sequence[int] = (5, 10, 20, 50, 100)
     compiled: rank full catalogues with `score_tf` when the scorer has it:
       None (default) when the set has at least `COMPILED_MIN_SCORES` user x
       item scores, True always, False never. The values are the same.
+
+  Example:
+    Two users, 4 items; each user's history is excluded from the ranking.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from types import SimpleNamespace
+    >>> from tfrankcf.metrics import evaluate
+    >>> from tfrankcf.protocols.split import EvalSet
+    >>> seen = sp.csr_matrix([[1., 0, 0, 0], [0, 0, 0, 1]])
+    >>> held_out = sp.csr_matrix([[0., 1, 0, 0], [0, 1, 0, 0]])
+    >>> eval_set = EvalSet(np.array([0, 1]), inputs=seen, targets=held_out, exclude=seen)
+    >>> scores = np.array([[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.3, 0.4]])
+    >>> scorer = SimpleNamespace(score=lambda user_index, history, items=None: scores[user_index])
+    >>> print(evaluate(scorer, eval_set, ks=(1, 2), metric_names=("hr", "ndcg")).summary())
+    hr@1 0.5000  hr@2 1.0000  ndcg@1 0.5000  ndcg@2 0.8155  (users 2, without targets 0)
+
+    (User 0's item ranks 1st, user 1's 2nd: ndcg@2 is (1 + 1/log2(3)) / 2.)
   """
   _check_arguments(ks, metric_names, batch_size)
   keys = [f"{name}@{k}" for name in metric_names for k in ks]

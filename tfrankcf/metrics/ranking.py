@@ -55,7 +55,17 @@ def _pessimistic_top_hits(relevant: np.ndarray, scores: np.ndarray, k: int) -> n
 
 def rank_metrics(relevant: np.ndarray, scores: np.ndarray, ks: Sequence[int],
                  metric_names: Sequence[str] = METRIC_NAMES) -> Dict[str, np.ndarray]:
-  """Per-row metrics {"ndcg@10": [B], ...} of `scores` [B, C] against boolean `relevant` [B, C]."""
+  """Per-row metrics {"ndcg@10": [B], ...} of `scores` [B, C] against boolean `relevant` [B, C].
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import rank_metrics
+  >>> relevant = np.array([[0, 1, 0, 0], [1, 1, 1, 0]], bool)
+  >>> metrics = rank_metrics(relevant, np.array([[0.4, 0.3, 0.2, 0.1]] * 2), ks=(1, 2))
+  >>> {key: np.round(values, 4).tolist() for key, values in metrics.items()}
+  {'ndcg@1': [0.0, 1.0], 'recall@1': [0.0, 1.0], 'recall_full@1': [0.0, 0.3333],
+   'hr@1': [0.0, 1.0], 'ndcg@2': [0.6309, 1.0], 'recall@2': [1.0, 1.0],
+   'recall_full@2': [1.0, 0.6667], 'hr@2': [1.0, 1.0]}
+  """
   relevant = np.asarray(relevant)
   if relevant.dtype != bool:
     relevant = relevant > 0
@@ -99,20 +109,52 @@ def rank_metrics(relevant: np.ndarray, scores: np.ndarray, ks: Sequence[int],
 
 
 def ndcg_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
-  """NDCG@k per row [B] (NaN for rows without a relevant item)."""
+  """NDCG@k per row [B] (NaN for rows without a relevant item).
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import ndcg_at_k
+  >>> relevant = np.array([[0, 1, 0, 0], [0, 0, 0, 0]], bool)
+  >>> ndcg_at_k(relevant, np.array([[0.4, 0.3, 0.2, 0.1]] * 2), k=2).round(4)
+  array([0.6309,    nan])
+
+  (One relevant item at rank 2: 1/log2(3); a row without one is NaN.)
+  """
   return rank_metrics(relevant, scores, (k,), ("ndcg",))[f"ndcg@{k}"]
 
 
 def recall_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
-  """Recall@k per row [B]: hits / min(k, #relevant) (NaN without a relevant item)."""
+  """Recall@k per row [B]: hits / min(k, #relevant) (NaN without a relevant item).
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import recall_at_k
+  >>> relevant = np.array([[1, 0, 0, 0], [1, 1, 1, 0]], bool)
+  >>> recall_at_k(relevant, np.array([[0.4, 0.3, 0.2, 0.1]] * 2), k=2)  # 1/1, 2/2
+  array([1., 1.])
+  """
   return rank_metrics(relevant, scores, (k,), ("recall",))[f"recall@{k}"]
 
 
 def recall_full_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
-  """Full Recall@k per row [B]: hits / #relevant (NaN without a relevant item)."""
+  """Full Recall@k per row [B]: hits / #relevant (NaN without a relevant item).
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import recall_full_at_k
+  >>> relevant = np.array([[1, 0, 0, 0], [1, 1, 1, 0]], bool)
+  >>> recall_full_at_k(relevant, np.array([[0.4, 0.3, 0.2, 0.1]] * 2), k=2).round(4)  # 1/1, 2/3
+  array([1.    , 0.6667])
+  """
   return rank_metrics(relevant, scores, (k,), ("recall_full",))[f"recall_full@{k}"]
 
 
 def hit_rate_at_k(relevant: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
-  """HR@k per row [B]: 1 if a relevant item is in the top k (NaN without one)."""
+  """HR@k per row [B]: 1 if a relevant item is in the top k (NaN without one).
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import hit_rate_at_k
+  >>> relevant = np.array([[0, 0, 1, 0], [0, 1, 0, 0]], bool)
+  >>> hit_rate_at_k(relevant, np.array([[0.4, 0.3, 0.2, 0.1]] * 2), k=2)
+  array([0., 1.])
+  >>> hit_rate_at_k(relevant, np.zeros([2, 4]), k=3)  # ties: the relevant item ranks last
+  array([0., 0.])
+  """
   return rank_metrics(relevant, scores, (k,), ("hr",))[f"hr@{k}"]

@@ -27,7 +27,15 @@ def _metric_dtype(scores: tf.Tensor) -> tf.DType:
 
 
 def ndcg_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
-  """NDCG@k [B]: binary gains, 1/log2(rank+1), ideal DCG over min(k, #relevant)."""
+  """NDCG@k [B]: binary gains, 1/log2(rank+1), ideal DCG over min(k, #relevant).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.metrics.ranking_tf import ndcg_at_k
+  >>> labels = tf.constant([[0., 1., 0., 0.], [0., 0., 0., 0.]])
+  >>> ndcg = ndcg_at_k(labels, tf.constant([[0.4, 0.3, 0.2, 0.1]] * 2), k=2)
+  >>> [round(value, 4) for value in ndcg.numpy().tolist()]  # rank 2: 1/log2(3); none: 0
+  [0.6309, 0.0]
+  """
   scores = tf.convert_to_tensor(scores)
   dtype = _metric_dtype(scores)
   hits, cutoff, k = _top_k_hits(tf.convert_to_tensor(labels), scores, k)
@@ -39,7 +47,14 @@ def ndcg_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
 
 
 def recall_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
-  """Recall@k [B]: hits in the top k / min(k, #relevant)."""
+  """Recall@k [B]: hits in the top k / min(k, #relevant).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.metrics.ranking_tf import recall_at_k
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 1., 1., 0.]])
+  >>> recall_at_k(labels, tf.constant([[0.4, 0.3, 0.2, 0.1]] * 2), k=2).numpy().tolist()
+  [1.0, 1.0]
+  """
   scores = tf.convert_to_tensor(scores)
   dtype = _metric_dtype(scores)
   hits, cutoff, _ = _top_k_hits(tf.convert_to_tensor(labels), scores, k)
@@ -49,7 +64,15 @@ def recall_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
 
 
 def recall_full_at_k(labels: tf.Tensor, scores: tf.Tensor, k: int) -> tf.Tensor:
-  """Full Recall@k [B]: hits in the top k / #relevant (LightGCN, NGCF, RecBole)."""
+  """Full Recall@k [B]: hits in the top k / #relevant (LightGCN, NGCF, RecBole).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.metrics.ranking_tf import recall_full_at_k
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 1., 1., 0.]])
+  >>> recall = recall_full_at_k(labels, tf.constant([[0.4, 0.3, 0.2, 0.1]] * 2), k=2)
+  >>> [round(value, 4) for value in recall.numpy().tolist()]  # 1/1, 2/3
+  [1.0, 0.6667]
+  """
   scores = tf.convert_to_tensor(scores)
   labels = tf.convert_to_tensor(labels)
   dtype = _metric_dtype(scores)

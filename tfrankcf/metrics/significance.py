@@ -26,6 +26,15 @@ def paired_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
     "ci_low", "ci_high" (t interval of the mean difference), "t_statistic",
     "t_pvalue", "wilcoxon_pvalue"}. Identical samples give p = 1 and a
     zero-width interval.
+
+  Example:
+    >>> from tfrankcf.metrics.significance import paired_test
+    >>> result = paired_test([0.2, 0.3, 0.4, float("nan")], [0.2, 0.3, 0.4, 0.5])
+    >>> result["n"], result["dropped"], result["t_pvalue"], result["ci_low"]
+    (3, 1, 1.0, 0.0)
+    >>> result = paired_test([0.1, 0.2, 0.3, 0.4], [0.2, 0.4, 0.3, 0.6])
+    >>> round(result["mean_difference"], 4), round(result["t_pvalue"], 4)  # t = 2.61, 3 df
+    (0.125, 0.0796)
   """
   a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
   if a.shape != b.shape or a.ndim != 1:
@@ -57,6 +66,13 @@ def paired_over_seeds(a: Mapping, b: Mapping,
   """`paired_test` of two {seed: value} maps over their common seeds (listed in "seeds").
 
   Seeds are the maps' keys: ints, or strings as read back from JSON.
+
+  Example:
+    >>> from tfrankcf.metrics.significance import paired_over_seeds
+    >>> result = paired_over_seeds({1: 0.30, 2: 0.32, 3: 0.31},
+    ...                            {1: 0.33, 2: 0.35, 3: 0.36, 4: 0.90})
+    >>> result["seeds"], round(result["mean_difference"], 4)
+    ([1, 2, 3], 0.0367)
   """
   seeds = sorted(set(a) & set(b))
   result = paired_test([a[s] for s in seeds], [b[s] for s in seeds], confidence)

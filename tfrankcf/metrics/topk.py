@@ -48,13 +48,28 @@ _SENTINEL = np.iinfo(np.int64).max
 
 
 def has_tf_scorer(scorer) -> bool:
-  """Whether `scorer` can take the compiled path (has a usable `score_tf`)."""
+  """Whether `scorer` can take the compiled path (has a usable `score_tf`).
+
+  >>> from types import SimpleNamespace
+  >>> from tfrankcf.metrics.topk import has_tf_scorer
+  >>> score_tf = lambda user_index, history: None
+  >>> has_tf_scorer(SimpleNamespace(score_tf=score_tf))
+  True
+  >>> has_tf_scorer(SimpleNamespace(score_tf=score_tf, supports_score_tf=False))
+  False
+  """
   return (callable(getattr(scorer, "score_tf", None))
           and bool(getattr(scorer, "supports_score_tf", True)))
 
 
 def binary_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-  """Canonical csr of the entries > 0 (duplicates summed first, as `toarray() > 0` reads them)."""
+  """Canonical csr of the entries > 0 (duplicates summed first, as `toarray() > 0` reads them).
+
+  >>> import scipy.sparse as sp
+  >>> from tfrankcf.metrics.topk import binary_rows
+  >>> binary_rows(sp.csr_matrix([[0, 3, -1], [2, 0, 0]])).toarray().tolist()
+  [[0, 1, 0], [1, 0, 0]]
+  """
   matrix = sp.csr_matrix(matrix, copy=True)
   matrix.sum_duplicates()
   keep = matrix.data > 0
@@ -84,6 +99,10 @@ def group_size(num_items: int, k: int) -> int:
   About sqrt(M / k) / 2 (the fastest on a 2-core x86-64 at M = 40K, k = 21
   and 101), at least 8; a divisor of M within a factor 2 of it when there is
   one (no padding then).
+
+  >>> from tfrankcf.metrics.topk import group_size
+  >>> group_size(40000, 21), group_size(100, 10)  # 20 divides 40K; 100 items: one top_k
+  (20, 0)
   """
   target = max(8, int(round(np.sqrt(num_items / k) / 2)))
   if num_items // target < 2 * k:
@@ -230,7 +249,21 @@ def _compiled(scorer, k: int, num_items: int, max_batch: int):
 
 
 class FullRanker:
-  """Ranks batches of users over the whole catalogue with `scorer.score_tf`, top `k` only."""
+  """Ranks batches of users over the whole catalogue with `scorer.score_tf`, top `k` only.
+
+  >>> import scipy.sparse as sp, tensorflow as tf
+  >>> from types import SimpleNamespace
+  >>> from tfrankcf.metrics.topk import FullRanker
+  >>> table = tf.constant([[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.3, 0.4]])
+  >>> scorer = SimpleNamespace(score_tf=lambda user_index, history: tf.gather(table, user_index))
+  >>> seen = sp.csr_matrix([[1., 0, 0, 0], [0, 0, 0, 1]])  # history, excluded from the ranking
+  >>> held_out = sp.csr_matrix([[0., 1, 0, 0], [0, 0, 1, 0]])
+  >>> ranker = FullRanker(scorer, k=2, num_items=4, max_batch=2)
+  >>> ranker.hits([0, 1], seen, seen, held_out).astype(int).tolist()
+  [[1, 0], [1, 0]]
+
+  (With its history excluded, each user's held-out item ranks 1st.)
+  """
 
   def __init__(self, scorer, k: int, num_items: int, max_batch: int):
     if not 1 <= k <= num_items:
@@ -267,6 +300,13 @@ def metrics_from_hits(hits: np.ndarray, num_relevant: np.ndarray, num_columns: i
 
   `num_relevant` [B] counts each row's relevant items among its C ranked
   columns; the formulas are those of `tfrankcf.metrics.ranking.rank_metrics`.
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.topk import metrics_from_hits
+  >>> hits = np.array([[False, True], [True, True]])  # the top 2 slots of 2 rows of 4 items
+  >>> metrics = metrics_from_hits(hits, np.array([1, 3]), 4, ks=(2,), metric_names=("ndcg",))
+  >>> np.round(metrics["ndcg@2"], 4).tolist()  # rank 2: 1/log2(3); both slots hit: 1
+  [0.6309, 1.0]
   """
   k_max = hits.shape[1]
   discounts = 1.0 / np.log2(np.arange(2, k_max + 2))

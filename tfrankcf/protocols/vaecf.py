@@ -13,17 +13,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tfrankcf.datasets.vaecf_layout import FILES, is_vaecf_dir  # is_vaecf_dir: re-exported
 from tfrankcf.errors import InputError
 from tfrankcf.protocols.split import EvalSet, Split
-
-FILES = ("train.csv", "validation_tr.csv", "validation_te.csv",
-         "test_tr.csv", "test_te.csv", "unique_sid.txt")
-
-
-def is_vaecf_dir(path) -> bool:
-  """True when `path` is a directory holding the Mult-VAE split files."""
-  return os.path.isdir(path) and all(
-      os.path.exists(os.path.join(path, name)) for name in FILES)
 
 
 def _read_pairs(path: str, num_items: int) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """SavedModel export of a trained recommender: raw item ids in, top-K raw item ids out.
 
 `export_model(model, split, export_dir, top_k, item_names)` wraps any trained
-model (a `tfrankcf.methods.base.Model`, `EASE` or `ItemPop`) in a `tf.Module`
-and saves it with two signatures that need nothing from tfrankcf to call:
+model (a `tfrankcf.methods.base.Model`, or any model with a `serving_scorer()`,
+as EASE and ItemPop have) in a `tf.Module` and saves it with two signatures that need nothing from tfrankcf to call:
 
 * `serving_default(history, history_mask[, user_id])` -> `item_ids`, `scores`,
   `item_names`, `fallback` with K = `top_k` baked in (a signature input cannot
@@ -45,7 +45,6 @@ from absl import logging as absl_logging
 import numpy as np
 import tensorflow as tf
 
-from tfrankcf.baselines import EASE, ItemPop
 from tfrankcf.errors import InputError
 from tfrankcf.protocols.split import Split
 from tfrankcf.serving.item_names import ItemNames
@@ -73,40 +72,15 @@ class _TrainedScorer(tf.Module):
     return self._predict(user_index, history)
 
 
-class _EASEScorer(tf.Module):
-  """EASE: history rows times the item-item weights."""
-
-  uses_user_id = False
-
-  def __init__(self, model: EASE):
-    super().__init__()
-    self.weights = tf.Variable(model.weights, trainable=False, name="ease_weights")
-
-  def __call__(self, user_index, history):
-    del user_index
-    return tf.matmul(history, self.weights)
-
-
-class _ItemPopScorer(tf.Module):
-  """ItemPop: every user gets the training popularity."""
-
-  uses_user_id = False
-
-  def __init__(self, model: ItemPop):
-    super().__init__()
-    self.popularity = tf.Variable(model.popularity, trainable=False, name="popularity")
-
-  def __call__(self, user_index, history):
-    del user_index
-    return tf.broadcast_to(self.popularity, tf.shape(history))
-
-
 def scorer_for(model) -> tf.Module:
-  """The scoring module of a trained model: (user_index [B], history [B, M]) -> [B, M]."""
-  if isinstance(model, EASE):
-    return _EASEScorer(model)
-  if isinstance(model, ItemPop):
-    return _ItemPopScorer(model)
+  """The scoring module of a trained model: (user_index [B], history [B, M]) -> [B, M].
+
+  A model that is not a Keras `tfrankcf.methods.base.Model` (a closed-form
+  baseline) exports through its own `serving_scorer()`: a `tf.Module` with that
+  call and a `uses_user_id` attribute.
+  """
+  if hasattr(model, "serving_scorer"):
+    return model.serving_scorer()
   if hasattr(model, "predict_scores") and hasattr(model, "uses_history"):
     return _TrainedScorer(model)
   raise InputError(f"cannot export a {type(model).__name__}: not a trained tfrankcf model")

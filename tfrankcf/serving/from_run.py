@@ -2,20 +2,24 @@
 
 A run records its `RunConfig` in config.json when it starts and again in
 results.json when it ends, so a finished or an interrupted run can be
-exported. The method is rebuilt by the builder its binary used
-(`tfrankcf.training.builders`) on the same cached split, and its weights come
-from `best/` (the selected validation epoch, which training exports too) or
-`checkpoints/` (the latest epoch). Closed-form baselines are refitted with the
-recorded settings (EASE's selected L2 weight), which is exact.
+exported. The method is rebuilt by its spec (`tfrankcf.methods.registry`, from
+the recorded `method` and typed `method_config`) on the same cached split, and
+its weights come from `best/` (the selected validation epoch, which training
+exports too) or `checkpoints/` (the latest epoch). A closed-form method is
+refitted by its spec's `fit` with the recorded settings (EASE's selected L2
+weight: exact; an interrupted EASE run sweeps again, which selects the same).
 """
 
-import dataclasses
 import json
 import os
 
+import tensorflow as tf
+
 from tfrankcf.errors import InputError
+from tfrankcf.metrics import evaluate
+from tfrankcf.serving.export import export_model
 from tfrankcf.training.config import RunConfig
-from tfrankcf.training.run import CONFIG_FILE, load_run_split, seed_everything
+from tfrankcf.training.run import CONFIG_FILE, load_run_split, reporting_for, seed_everything
 
 RESULTS_FILE = "results.json"
 CHECKPOINTS = ("best", "latest")
@@ -37,15 +41,15 @@ def load_run_config(run_dir: str) -> RunConfig:
       recorded = json.load(f)
     if path == results_path:
       recorded = recorded["config"]
-    names = {field.name for field in dataclasses.fields(RunConfig)}
-    return RunConfig(**{key: value for key, value in recorded.items() if key in names})
+    return RunConfig.from_dict(recorded)
+  except InputError as error:
+    raise InputError(f"unreadable run configuration ({error})", path=path) from error
   except (ValueError, KeyError, TypeError) as error:
     raise InputError(f"unreadable run configuration ({error})", path=path) from error
 
 
 def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
   """The checkpoint prefix of `best/` or the latest one of `checkpoints/`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if checkpoint not in CHECKPOINTS:
     raise InputError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got '{checkpoint}'")
   if checkpoint == "best":
@@ -62,12 +66,9 @@ def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
 
 def restore_model(config: RunConfig, split, run_dir: str, checkpoint: str = "best"):
   """The run's trained model: rebuilt on `split` with the weights of `checkpoint`."""
-  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf
-  from tfrankcf.training.builders import builder_for
   path = checkpoint_path(run_dir, checkpoint)
   seed_everything(config.seed)
-  model = builder_for(config.method, config.params)(split, config).model
+  model = config.spec.build(split, config).model
   status = tf.train.Checkpoint(model=model).read(path).expect_partial()
   history = tf.zeros([1, split.num_items if model.uses_history else 0])
   model.predict_scores(tf.zeros([1], tf.int64), history)  # builds lazy variables: restored now
@@ -79,15 +80,16 @@ def restore_model(config: RunConfig, split, run_dir: str, checkpoint: str = "bes
   return model
 
 
-def fit_baseline(config: RunConfig, split):
-  """ItemPop or EASE refitted with the run's recorded settings."""
-  from tfrankcf.baselines import EASE, ItemPop  # pylint: disable=g-import-not-at-top
-  if config.method == "itempop":
-    return ItemPop().fit(split.train)
-  if "l2" not in config.params:
-    raise InputError("EASE's selected L2 weight is recorded in results.json only: "
-                     "the run did not finish")
-  return EASE(config.params["l2"]).fit(split.train)
+def refit(config: RunConfig, split):
+  """A closed-form method refitted by its spec with the run's recorded settings."""
+  reporting = reporting_for(config)
+
+  def validate(model):
+    return evaluate(model, split.valid, ks=reporting.ks, metric_names=reporting.names,
+                    batch_size=config.eval_batch_size).means
+
+  model, _, _ = config.spec.fit(split, config, validate, reporting)
+  return model
 
 
 def export_run(run_dir: str, export_dir: str, top_k: int | None = None,
@@ -97,15 +99,12 @@ def export_run(run_dir: str, export_dir: str, top_k: int | None = None,
   `top_k` defaults to the run's `export_top_k`; `checkpoint` is "best" or "latest";
   `item_names` (an `ItemNames`) become the export's `item_names` output.
   """
-  # pylint: disable=g-import-not-at-top
-  from tfrankcf.serving.export import export_model
-  from tfrankcf.training.builders import CLOSED_FORM
   config = load_run_config(run_dir)
   if checkpoint not in CHECKPOINTS:
     raise InputError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got '{checkpoint}'")
   split = load_run_split(config)
-  if config.method in CLOSED_FORM:
-    model = fit_baseline(config, split)
+  if config.spec.closed_form:
+    model = refit(config, split)
   else:
     model = restore_model(config, split, run_dir, checkpoint)
   return export_model(model, split, export_dir,

@@ -1,6 +1,7 @@
 """What every binary does around its library call: help, usage errors and exit codes.
 
-`run(main)` parses the command line before `main` runs:
+`run(main, define)` parses the command line before `main` runs (`define(argv)`
+first defines the flags that depend on it, e.g. those of the selected method):
 
 * `--help` (`-h`, `--helpshort`) lists the flags the binary defines, by the
   groups of `help_group`, each with its default, and exits 0 (`--helpfull`
@@ -21,7 +22,7 @@ from typing import Callable
 from absl import app
 from absl import flags
 
-from tfrankcf.errors import InputError
+from tfrankcf.errors import InputError, TrainingDiverged
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -57,8 +58,13 @@ class _UsageError(Exception):
   """A bad command line: its message is the whole error line after `error: `."""
 
 
-def run(main: Callable[[list], None]) -> None:
-  """`absl.app.run(main)` with this module's help, usage errors and exit codes."""
+def run(main: Callable[[list], None], define: Callable[[list], None] | None = None) -> None:
+  """`absl.app.run(main)` with this module's help, usage errors and exit codes.
+
+  `define(argv)`, when given, runs before the help or the parse: it defines the
+  flags that depend on the command line (a binary of several methods defines the
+  selected method's).
+  """
 
   def guarded(argv):
     try:
@@ -67,22 +73,48 @@ def run(main: Callable[[list], None]) -> None:
       _fail(str(error), EXIT_BAD_INPUT)
     except KeyboardInterrupt as error:
       _fail(str(error) or INTERRUPTED, EXIT_INTERRUPTED, prefix="")
-    except Exception as error:  # pylint: disable=broad-except
-      from tfrankcf.training.loop import TrainingDiverged  # pylint: disable=g-import-not-at-top
-      if isinstance(error, TrainingDiverged):
-        _fail(f"training diverged: {error}", EXIT_DIVERGED)
-      raise
+    except TrainingDiverged as error:
+      _fail(f"training diverged: {error}", EXIT_DIVERGED)
 
   module = sys.modules.get(getattr(main, "__module__", ""), None)
-  app.run(guarded, flags_parser=lambda argv: parse(argv, module))
+  app.run(guarded, flags_parser=lambda argv: parse(argv, module, define))
 
 
-def parse(argv: list, module=None) -> list:
+def preparse(argv: list, names) -> dict:
+  """{name: value} of string flags `names` in `argv` (flagfiles read), before FLAGS exist.
+
+  A separate `FlagValues` reads only these flags (`known_only`), so a binary can
+  choose what else to define; anything wrong is left to the real parse to report.
+  """
+  scratch = flags.FlagValues()
+  for name in names:
+    flags.DEFINE_string(name, None, "", flag_values=scratch)
+  try:
+    scratch(list(argv[:1]) + _before_terminator(list(argv[1:])), known_only=True)
+  except Exception:  # pylint: disable=broad-except
+    return {}
+  return {name: scratch[name].value for name in names if scratch[name].present}
+
+
+def wants_help(argv: list) -> bool:
+  """Whether `argv` asks for --help (before a `--`)."""
+  return any(arg in HELP_ARGS for arg in _before_terminator(argv[1:]))
+
+
+def parse(argv: list, module=None, define: Callable[[list], None] | None = None) -> list:
   """Parses `argv` into FLAGS (absl's parser), printing help or a usage error and exiting.
 
-  `module` is the binary's module, whose docstring heads `--help`.
+  `module` is the binary's module, whose docstring heads `--help`; `define(argv)`
+  (default: the module's `define`, if any) defines the flags that depend on the
+  command line first.
   """
-  if any(arg in HELP_ARGS for arg in _before_terminator(argv[1:])):
+  define = define or getattr(module, "define", None)
+  if define is not None:
+    try:
+      define(argv)
+    except InputError as error:
+      _fail(str(error), EXIT_BAD_INPUT)
+  if wants_help(argv):
     sys.stdout.write(help_text(module, os.path.basename(argv[0])))
     sys.exit(0)
   try:
@@ -267,7 +299,9 @@ def help_text(module=None, prog: str = "") -> str:
   """`--help`: the binary's docstring, then its flags by group, then a few general ones.
 
   Flags no group names (a binary without groups: all of them) come after the
-  binary's groups, before the trailing ones.
+  binary's groups, before the trailing ones. A binary module's `help_groups()`
+  (when it has one) adds [(title, flags)] groups after its own, e.g. each
+  method's flags with that method's defaults when no method is selected yet.
   """
   width = min(max(flags.get_help_width(), 80), 100)
   defined = {flag.name: flag for flag in _project_flags()}
@@ -279,6 +313,10 @@ def help_text(module=None, prog: str = "") -> str:
   if ungrouped:
     shown_before = sum(title not in _TRAILING for title, _ in groups)
     groups.insert(shown_before, ("other" if groups else "flags", ungrouped))
+  extra = getattr(module, "help_groups", None)
+  if callable(extra):
+    shown_before = sum(title not in _TRAILING for title, _ in groups)
+    groups[shown_before:shown_before] = [group for group in extra() if group[1]]
   doc = ((module.__doc__ if module else "") or "").strip()
   lines = [doc or f"USAGE: {re.sub(r'[.]py$', '', prog)} [flags]", ""]
   for title, group_flags in groups:

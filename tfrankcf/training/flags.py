@@ -1,16 +1,18 @@
 """The flags every binary shares (the DEVELOPERS.md contract), defined once.
 
-Binaries import this module, define the shared flags they read with the
-`define_*` functions and their method's own flags, may change a default with
-`flags.FLAGS.set_default`, and build their `RunConfig` with
-`run_config(method, params)`. Every flag is grouped for `--help`
-(`cli.help_group`), and a value that would fail later is refused when the
-command line is parsed (bounds and validators: one line, exit 2).
+Binaries import this module and define their method's flags with
+`define_method_flags(spec)`: generated from the spec's config dataclass
+(`tfrankcf.training.config_flags`), so a setting's default and help live in
+the config only. `run_config(spec)` builds the typed `RunConfig` of the parsed
+command line. Every flag is grouped for `--help` (`cli.help_group`), and a
+value that would fail later is refused when the command line is parsed
+(bounds and validators: one line, exit 2).
 """
 
 from absl import flags
 
 from tfrankcf.training import cli
+from tfrankcf.training import config_flags
 from tfrankcf.training.config import RunConfig
 
 flags.DEFINE_string(
@@ -95,44 +97,11 @@ cli.help_group("output, serving and distribution", [
 
 FLAGS = flags.FLAGS
 
-EMBEDDING_HELP = ("Embedding size of ID-based models (default: 64 MF-BPR/APR; GraphRec 20, "
-                  "paper App. B: 20 ml100k, 45 ml1m, 10 movietweetings).")
 
-
-def define_epochs_flag(help_text: str = "Training epochs.", lower_bound: int | None = 1) -> None:
-  """--epochs, for the binaries that read it (RaCT, CF-SFL and APR take stage lengths)."""
-  flags.DEFINE_integer("epochs", 1, help_text, lower_bound=lower_bound)
-
-
-def alias_epochs(stage: str) -> None:
-  """--epochs of a staged binary: the length of the method's own stage `stage`.
-
-  Every binary takes --epochs (so `compare --epochs=N` reaches every method); a
-  staged method's pre-training stages keep their own flags.
-  """
-  flags.DEFINE_alias("epochs", stage)
-
-
-def define_embedding_flag(help_text: str = EMBEDDING_HELP) -> None:
-  """--embedding_dim (once, for the binaries of several ID-based models)."""
-  if "embedding_dim" not in FLAGS:
-    flags.DEFINE_integer("embedding_dim", None, help_text, lower_bound=1)
-
-
-def validate_list(name: str, parse, what: str, valid=lambda value: True) -> None:
-  """Refuses a --name list with an item that `parse` rejects or that is not `valid`."""
-
-  def check(values):
-    for value in values:
-      try:
-        ok = valid(parse(value))
-      except ValueError:
-        ok = False
-      if not ok:
-        raise flags.ValidationError(f"--{name}={','.join(values)}: {value!r} is not {what}")
-    return True
-
-  flags.register_validator(name, check)
+def define_epochs_flag(help_text: str = "Training epochs.", lower_bound: int | None = 1,
+                       default: int = 1) -> None:
+  """--epochs, for the binaries of methods trained for a number of epochs."""
+  flags.DEFINE_integer("epochs", default, help_text, lower_bound=lower_bound)
 
 
 def validate_stages(names) -> None:
@@ -148,12 +117,64 @@ def validate_stages(names) -> None:
   flags.register_multi_flags_validator(list(names), check)
 
 
-def run_config(method: str, params: dict | None = None, epochs: int | None = None) -> RunConfig:
-  """The `RunConfig` of the parsed command line (`epochs`: a staged method's total)."""
+def help_title(spec, selector: str = "") -> str:
+  """The --help group of a spec's flags (`selector`: how the binary selects it)."""
+  return spec.help_title or (f"{spec.label} ({selector})" if selector else spec.label)
+
+
+def define_method_flags(spec, skip=(), title: str | None = None, epochs: bool = True,
+                        flag_values=FLAGS) -> list[str]:
+  """Defines the flags of `spec`'s config (but `skip`'s fields), grouped for --help.
+
+  A staged spec's --epochs is an alias of its last stage's flag (so `compare
+  --epochs=N` reaches every method) and its stages must add up to an epoch;
+  otherwise --epochs is defined (`epochs`) with the spec's default. The spec's
+  protocol and batch-size defaults become the binary's.
+  """
+  names = config_flags.define_config_flags(spec.config, flag_values, skip=skip)
+  by_field = {field.field.name: field.name for field in config_flags.field_flags(spec.config)}
+  if spec.stages:
+    stage_flags = [by_field[name] for name in spec.stages]
+    validate_stages(stage_flags)
+    flags.DEFINE_alias("epochs", stage_flags[-1], flag_values=flag_values)
+    names.append("epochs")
+  elif epochs and "epochs" not in flag_values:
+    define_epochs_flag(default=spec.default_epochs or 1)
+    names.append("epochs")
+  if spec.default_protocol:
+    flag_values.set_default("protocol", spec.default_protocol)
+  if spec.default_batch_size:
+    flag_values.set_default("batch_size", spec.default_batch_size)
+  if flag_values is FLAGS:
+    cli.help_group(title or help_title(spec), [name for name in names if name != "epochs"])
+  return names
+
+
+def undefine_method_flags(names) -> None:
+  """Removes flags `define_method_flags` defined (a binary re-selecting its method in-process)."""
+  for name in names:
+    if name in FLAGS:
+      delattr(FLAGS, name)
+
+
+def method_config(spec, fixed=None):
+  """The typed config of the parsed flags (`fixed`: values the binary's selection fixes)."""
+  return config_flags.config_from_flags(spec.config, FLAGS, fixed=fixed)
+
+
+def run_config(spec, fixed=None) -> RunConfig:
+  """The `RunConfig` of the parsed command line for `spec` (its variant named by the config).
+
+  The spec's `check` runs first (before any data is read); a staged method's epochs
+  are its stages' sum.
+  """
+  config = method_config(spec, fixed)
+  if spec.check is not None:
+    spec.check(config)
   return RunConfig(
-      method=method, dataset=FLAGS.dataset, protocol=FLAGS.protocol,
+      method=spec.variant_of(config).name, dataset=FLAGS.dataset, protocol=FLAGS.protocol,
       seed=FLAGS.seed, split_seed=FLAGS.split_seed,
-      epochs=FLAGS.epochs if epochs is None else epochs,
+      epochs=spec.run_epochs(config, FLAGS.epochs if "epochs" in FLAGS else 1),
       batch_size=FLAGS.batch_size,
       output_dir=FLAGS.output_dir, overwrite=FLAGS.overwrite, data_dir=FLAGS.data_dir,
       sep=FLAGS.sep,
@@ -164,117 +185,18 @@ def run_config(method: str, params: dict | None = None, epochs: int | None = Non
       heldout_users=FLAGS.heldout_users, num_negatives=FLAGS.num_negatives,
       steps_per_execution=FLAGS.steps_per_execution, jit_compile=FLAGS.jit_compile,
       strategy=FLAGS.strategy, export_dir=FLAGS.export_dir, export_top_k=FLAGS.export_top_k,
-      params=dict(params or {}))
+      method_config=config)
 
 
-def define_actor_flags(selectable: bool = True) -> None:
-  """Flags of the autoencoder actors (Mult-VAE, Mult-DAE, MF, WARP), shared by binaries.
+def spec_help_groups(specs_and_selectors, skip=()) -> list:
+  """[(title, flags)] of each spec's flags with its own defaults, for a --help without a method.
 
-  `selectable`: define --actor (RaCT, CF-SFL); train_baseline picks it with --method.
+  Each spec's flags are defined in a scratch `FlagValues` (a flag of several specs,
+  e.g. --embedding_dim, shows each spec's default in its group).
   """
-  from tfrankcf.backbones.autoencoders import ACTORS  # pylint: disable=g-import-not-at-top
-  if selectable:
-    flags.DEFINE_enum("actor", "vae", list(ACTORS), "Autoencoder actor (RaCT Table 2).")
-  flags.DEFINE_float("beta_max", 0.2, "Cap of the KL weight (0.2 ML-20M/Netflix, 0.1 MSD).",
-                     lower_bound=0)
-  flags.DEFINE_integer("anneal_steps", 200_000,
-                       "KL weight = min(batch / anneal_steps, beta_max), per batch (code).",
-                       lower_bound=1)
-  flags.DEFINE_integer("anneal_epochs", 0,
-                       "If > 0: KL weight = beta_max * min(1, epoch / anneal_epochs) "
-                       "(the paper's epoch schedule) instead.", lower_bound=0)
-  flags.DEFINE_integer("dae_hidden", 200, "Mult-DAE hidden units (200 vae_cf, 600 RaCT F.4).",
-                       lower_bound=1)
-  flags.DEFINE_float("actor_learning_rate", 1e-3, "Adam learning rate of the actor.",
-                     lower_bound=0)
-  cli.help_group("actor", ["actor", "beta_max", "anneal_steps", "anneal_epochs", "dae_hidden",
-                           "actor_learning_rate"])
-
-
-def actor_params(actor: str | None = None) -> dict:
-  """The actor flags as `RunConfig.params` entries (`actor` overrides --actor)."""
-  actor = actor or FLAGS.actor
-  params = {"actor": actor, "beta_max": FLAGS.beta_max, "anneal_steps": FLAGS.anneal_steps,
-            "anneal_epochs": FLAGS.anneal_epochs,
-            "actor_learning_rate": FLAGS.actor_learning_rate}
-  if actor == "dae":
-    params["dae_hidden"] = FLAGS.dae_hidden
-  return params
-
-
-MF_LEARNING_RATE = 0.05  # AMF.py: Adagrad 0.05
-MF_EMBEDDING_DIM = 64  # AMF.py
-GRAPHREC_EMBEDDING_DIM = 20  # GuidedRec App. B, ML-100K
-BACKBONE_LIST_SIZE = 10  # GuidedRec code: 5 positives + 5 negatives
-MF_FLAGS = ("embedding_dim", "learning_rate", "l2", "loss_reduction", "drop_remainder",
-            "robustness_eps", "robustness_max_batches")
-
-
-def define_mf_flags() -> None:
-  """Flags of MF-BPR (and APR on top of it): the authors' AMF.py defaults."""
-  from tfrankcf.losses.pairwise import REDUCTIONS  # pylint: disable=g-import-not-at-top
-  define_embedding_flag()
-  flags.DEFINE_float("learning_rate", None,
-                     "Learning rate (default: Adagrad 0.05 for MF-BPR/APR, Adam 1e-3 for a "
-                     "--backbone).", lower_bound=0)
-  flags.DEFINE_float("l2", 0.0, "L2 weight on the batch's embedding rows (original `reg`).",
-                     lower_bound=0)
-  flags.DEFINE_enum("loss_reduction", "sum", list(REDUCTIONS),
-                    "Batch reduction of the BPR losses (the original sums).")
-  flags.DEFINE_bool("drop_remainder", True,
-                    "Drop each epoch's last incomplete batch (original).")
-  flags.DEFINE_list("robustness_eps", ["0.5", "1", "2"],
-                    "Perturbation norms of the robustness study of the trained model (APR "
-                    "paper Table 2; empty: no study).")
-  validate_list("robustness_eps", float, "a non-negative number", lambda eps: eps >= 0)
-  flags.DEFINE_integer("robustness_max_batches", None,
-                       "Cap on the study's training triplets, in batches of 4096 "
-                       "(default all).", lower_bound=1)
-  cli.help_group("MF-BPR", MF_FLAGS)
-
-
-def mf_params() -> dict:
-  """The MF-BPR flags as `RunConfig.params` entries."""
-  params = {name: FLAGS[name].value for name in (
-      "l2", "loss_reduction", "drop_remainder", "robustness_max_batches")}
-  params["embedding_dim"] = FLAGS.embedding_dim or MF_EMBEDDING_DIM
-  params["learning_rate"] = FLAGS.learning_rate or MF_LEARNING_RATE
-  params["robustness_eps"] = [float(v) for v in FLAGS.robustness_eps]
-  return params
-
-
-BACKBONE_FLAGS = ("backbone", "embedding_dim", "graph_features", "neumf_layers", "gmf_dim",
-                  "list_size", "batches_per_epoch")
-
-
-def define_backbone_flags() -> None:
-  """Flags of the pairwise backbones (GraphRec, NeuMF) and their list-wise batches."""
-  define_embedding_flag()
-  flags.DEFINE_enum("backbone", None, ["graphrec", "neumf"],
-                    "Pairwise backbone scoring (user, item) pairs (default graphrec).")
-  flags.DEFINE_bool("graph_features", False,
-                    "GraphRec with the normalised adjacency rows and degree as features "
-                    "(paper) instead of one-hot ids only (the authors' ml100k script).")
-  flags.DEFINE_list("neumf_layers", ["16", "16", "8", "8"],
-                    "NeuMF MLP embedding size then layers (App. B: 16,16,8,8 ml100k/MVT; "
-                    "64,64,32,16 ml1m).")
-  validate_list("neumf_layers", int, "a positive integer", lambda units: units >= 1)
-  flags.DEFINE_integer("gmf_dim", 8, "NeuMF GMF factors.", lower_bound=1)
-  flags.DEFINE_integer("list_size", None,
-                       "Items per sampled list, half positives (default 10 for a --backbone; "
-                       "100 for an autoencoder trained with a TF-Ranking --loss).",
-                       lower_bound=2)
-  flags.DEFINE_integer("batches_per_epoch", 0,
-                       "List-wise batches per epoch (0: interactions / positives per batch).",
-                       lower_bound=0)
-  cli.help_group("pairwise backbone (GraphRec, NeuMF)", BACKBONE_FLAGS)
-
-
-def backbone_params() -> dict:
-  """The backbone flags as `RunConfig.params` entries (`BackboneConfig` fields)."""
-  return {"backbone": FLAGS.backbone or "graphrec",
-          "embedding_dim": FLAGS.embedding_dim or GRAPHREC_EMBEDDING_DIM,
-          "graph_features": FLAGS.graph_features, "gmf_dim": FLAGS.gmf_dim,
-          "mlp_layers": [int(v) for v in FLAGS.neumf_layers],
-          "list_size": FLAGS.list_size or BACKBONE_LIST_SIZE,
-          "batches_per_epoch": FLAGS.batches_per_epoch}
+  groups = []
+  for spec, selector in specs_and_selectors:
+    scratch = flags.FlagValues()
+    config_flags.define_config_flags(spec.config, scratch, skip=skip)
+    groups.append((help_title(spec, selector), [scratch[name] for name in scratch]))
+  return groups

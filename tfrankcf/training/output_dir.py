@@ -27,14 +27,15 @@ those that legitimately extend a resumed run:
 * export_dir, export_top_k: the SavedModel exported after training;
 * data_dir: where downloads and cached splits are kept (the split itself is
   named by dataset, protocol, split seed and the protocol's settings);
-* the learning rates (`params` ending in "learning_rate"): a diverged run
-  resumes from its last good checkpoint with a lower one (`tfrankcf.training.loop`).
+* the learning rates (`method_config` fields ending in "learning_rate"): a diverged
+  run resumes from its last good checkpoint with a lower one (`tfrankcf.training.loop`).
 
 Everything else is compared: method, dataset, protocol, the split seed
 (`--split_seed`, or `--seed` without it), seed, batch size, evaluation period,
-the protocol's settings and every other method parameter (`params`, e.g. a RaCT
-stage length or Mult-DAE's width), except what a closed-form fit records after
-selecting it (EASE's `l2`).
+the protocol's settings and every other method setting (`method_config`, e.g. a
+RaCT stage length or Mult-DAE's width), except what a closed-form fit records
+after selecting it (a field with `metadata={"flag": False, "recorded": True}`,
+EASE's `l2`).
 """
 
 import dataclasses
@@ -45,6 +46,7 @@ import shutil
 import tempfile
 
 from tfrankcf.errors import InputError
+from tfrankcf.methods import registry
 from tfrankcf.training.config import RunConfig
 from tfrankcf.training.results import jsonable, write_json
 
@@ -56,8 +58,7 @@ RUN_DIRS = ("checkpoints", "best", "milestones", "tensorboard")
 NOT_COMPARED = ("output_dir", "overwrite", "epochs", "early_stopping_patience",
                 "eval_batch_size", "steps_per_execution", "jit_compile", "strategy",
                 "export_dir", "export_top_k", "data_dir")
-SELECTED_PARAMS = {"ease": ("l2",)}  # recorded in results.json by the fit, not given
-NOT_COMPARED_PARAMS_SUFFIX = "learning_rate"  # the command line's win on resume
+NOT_COMPARED_SETTINGS_SUFFIX = "learning_rate"  # the command line's win on resume
 _SHOWN_DIFFERENCES = 3
 _UNSET = object()
 
@@ -123,17 +124,26 @@ def recorded_config(directory: str) -> dict | None:
 def _comparable(values: dict) -> dict:
   """RunConfig fields as JSON values, the split seed resolved, uncompared fields left out.
 
-  A field a run did not record (an older version's run) has its default.
+  A field a run did not record (an older version's run) has its default; the method
+  is its canonical name and the settings are typed (an older run's `params` too), so
+  a run recorded before typed settings is still the same run.
   """
-  method = values.get("method", "")
-  kept = dataclasses.asdict(RunConfig(method=method))
+  try:
+    values = RunConfig.from_dict(values).to_dict()
+    config_class = registry.get(values["method"]).spec.config
+  except InputError:
+    config_class = None  # unreadable as a run of a registered method: compared as recorded
+  kept = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+  kept["method_config"] = {}
   kept.update({name: value for name, value in values.items() if name in kept})
   kept = {name: jsonable(value) for name, value in kept.items() if name not in NOT_COMPARED}
   if kept["split_seed"] is None:
     kept["split_seed"] = kept["seed"]
-  kept["params"] = {key: value for key, value in (kept["params"] or {}).items()
-                    if key not in SELECTED_PARAMS.get(method, ())
-                    and not key.endswith(NOT_COMPARED_PARAMS_SUFFIX)}
+  recorded = {field.name for field in dataclasses.fields(config_class)
+              if field.metadata.get("recorded")} if config_class else set()
+  kept["method_config"] = {key: value for key, value in (kept["method_config"] or {}).items()
+                           if key not in recorded
+                           and not key.endswith(NOT_COMPARED_SETTINGS_SUFFIX)}
   for name in ("dataset", "test_file"):
     if isinstance(kept[name], str) and os.path.exists(kept[name]):
       kept[name] = os.path.realpath(kept[name])
@@ -147,19 +157,19 @@ def _shown(value) -> str:
 def differences(recorded: dict, config: RunConfig) -> list[str]:
   """'<field> <recorded> (this is <new>)' for every compared field that differs.
 
-  A different method is the one difference named (its params differ with it).
+  A different method is the one difference named (its settings differ with it).
   """
   old = _comparable(recorded)
-  new = _comparable(dataclasses.asdict(config))
+  new = _comparable(config.to_dict())
   if old["method"] != new["method"]:
     return [f"method {_shown(old['method'])} (this is {_shown(new['method'])})"]
   found = []
   for name, value in new.items():
-    if name == "params":
-      for key in sorted(set(old["params"]) | set(value)):
-        before, after = old["params"].get(key, _UNSET), value.get(key, _UNSET)
+    if name == "method_config":
+      for key in sorted(set(old["method_config"]) | set(value)):
+        before, after = old["method_config"].get(key, _UNSET), value.get(key, _UNSET)
         if before != after:
-          found.append(f"params.{key} {_shown(before)} (this is {_shown(after)})")
+          found.append(f"{key} {_shown(before)} (this is {_shown(after)})")
     elif old[name] != value:
       label = "split seed" if name == "split_seed" else name
       found.append(f"{label} {_shown(old[name])} (this is {_shown(value)})")
@@ -216,4 +226,4 @@ def start(config: RunConfig, directory: str) -> None:
   """The run's first write: with --overwrite the old run's files go, then config.json."""
   if config.overwrite and os.path.isdir(directory):
     clear_run(directory)
-  write_json(os.path.join(directory, CONFIG_FILE), dataclasses.asdict(config))
+  write_json(os.path.join(directory, CONFIG_FILE), config.to_dict())

@@ -1,42 +1,45 @@
-"""The library call behind every binary: split -> method -> evaluation -> results.json.
+"""The library calls behind every binary: split -> method -> evaluation -> results.json.
 
 * `load_run_split(config)`: the dataset (registry name, file, or Mult-VAE split
   directory) and its protocol split, cached on disk.
-* `run_baseline(config)`: ItemPop or EASE (lambda chosen on validation users).
+* `train_run(config)`: the run of `config.method`, by its spec: a closed-form
+  `fit` (EASE's L2 chosen on validation users) or a trained `build` fitted for
+  its epochs; returns a `TrainedRun` (the model, the split, results.json's
+  content). `run_closed_form` and `run_trainable` are its two halves.
 * `write_run(config, split, outcome)`: results.json (atomic), per_user.npz and
   the summary table (protocol, selected epoch or L2, users averaged), for
-  trainable methods as for baselines.
-* `export_if_requested(config, model, split)`: the SavedModel of --export_dir.
+  trained methods as for closed-form ones.
 
 Before any work a run checks its output directory (`tfrankcf.training.output_dir`):
 writable, and free or holding this same run (which resumes), else a one-line
 error; `--overwrite` starts afresh. Every run records its config in config.json
 when it starts, so a directory names its run and an interrupted run can be
-exported (`tfrankcf.serving.from_run`).
+exported (`tfrankcf.serving.from_run`). Exporting the trained model
+(`--export_dir`) is the caller's, one layer up (`tfrankcf.api.train`).
 """
 
 import dataclasses
-import logging
 import os
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from tfrankcf import datasets
-from tfrankcf.baselines import ItemPop
-from tfrankcf.baselines.ease import select_l2
 from tfrankcf.errors import InputError
+from tfrankcf.methods.trainable import Trainable
 from tfrankcf.metrics import evaluate
 from tfrankcf.protocols import is_vaecf_dir, load_vaecf_split, make_split
 from tfrankcf.protocols.reporting import REPORTING, Reporting
 from tfrankcf.protocols.split import Split
+from tfrankcf.training import distribution
 from tfrankcf.training import output_dir as run_dir
 from tfrankcf.training.config import RunConfig
+from tfrankcf.training.loop import train_and_evaluate
 from tfrankcf.training.output_dir import CONFIG_FILE  # pylint: disable=unused-import
 from tfrankcf.training.results import environment, write_json, write_per_user
 
 DEFAULT_HELDOUT_USERS = 0.1  # strong: 10% validation and 10% test users
-EASE_L2_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
 
 def load_run_split(config: RunConfig) -> Split:
@@ -80,8 +83,37 @@ def checked_output_dir(config: RunConfig) -> str:
   return output_dir
 
 
-def run_baseline(config: RunConfig) -> dict:
-  """Fits ItemPop or EASE on the split, selects EASE's lambda on validation, writes results."""
+@dataclasses.dataclass
+class TrainedRun:
+  """A finished run: what it trained and what it wrote.
+
+  Attributes:
+    config: the run's `RunConfig` (with what a closed-form fit selected).
+    model: the selected model (best validation epoch; the fitted baseline).
+    split: the split it was trained and evaluated on.
+    results: results.json's content (None on a non-chief worker, which writes none).
+    outcome: the outcome behind it, per-user evaluations included (`per_user`).
+  """
+
+  config: RunConfig
+  model: object
+  split: Split
+  results: dict | None
+  outcome: dict
+
+
+def train_run(config: RunConfig, build=None) -> TrainedRun:
+  """Runs `config.method` by its spec (fit or train) and writes its results."""
+  if config.spec.closed_form:
+    return run_closed_form(config, keep=True)
+  return run_trainable(config, build, keep=True)
+
+
+def run_closed_form(config: RunConfig, keep: bool = False):
+  """Fits a closed-form method (its spec's `fit`, selecting on validation), writes results.
+
+  Returns results.json's content, or the `TrainedRun` when `keep`.
+  """
   output_dir = checked_output_dir(config)
   run_dir.claim(config, output_dir)
   split = load_run_split(config)
@@ -93,30 +125,23 @@ def run_baseline(config: RunConfig) -> dict:
     return evaluate(model, split.valid, ks=reporting.ks, metric_names=reporting.names,
                     batch_size=config.eval_batch_size)
 
-  selection = []
-  if config.method == "itempop":
-    model = ItemPop().fit(split.train)
-  elif config.method == "ease":
-    # One Gram and one working matrix for the whole sweep (see baselines/ease.py).
-    model, selection = select_l2(split.train, config.params.get("l2_grid") or EASE_L2_GRID,
-                                 lambda candidate: scored(candidate).means,
-                                 key=reporting.selection,
-                                 dtype=config.params.get("dtype", "float32"))
-    config.params["l2"] = model.l2
-  else:
-    raise InputError(f"unknown baseline '{config.method}'")
+  model, method_config, selection = config.spec.fit(
+      split, config, lambda candidate: scored(candidate).means, reporting)
+  config.method_config = method_config
   seconds = time.perf_counter() - start
   valid_result = scored(model)
   test_result = evaluate(model, split.test, ks=reporting.ks,
                          metric_names=reporting.names, batch_size=config.eval_batch_size)
+  per_user = {"valid": valid_result, "test": test_result}
   outcome = {"metrics": {"valid": valid_result.means, "test": test_result.means},
              "history": [], "selection": selection, "best_epoch": None,
              "timing": {"train_seconds": seconds, "seconds_per_epoch": seconds,
                         "examples_per_second": split.train.nnz / max(seconds, 1e-9)},
-             "per_user": {"valid": valid_result, "test": test_result}}
+             "per_user": per_user}
   results = write_run(config, split, outcome)
-  export_if_requested(config, model, split)
-  return results
+  outcome["per_user"] = per_user
+  trained = TrainedRun(config, model, split, results, outcome)
+  return trained if keep else results
 
 
 def summary_table(title: str, metrics: dict, keys: list, users: dict | None = None) -> str:
@@ -146,11 +171,12 @@ def averaged_users(per_user: dict, prefix: str = "") -> dict:
 def selection_note(config: RunConfig, results: dict) -> str:
   """What the reported model is: the epoch or L2 selected on validation, and on which metric."""
   metric = f"valid {REPORTING[config.protocol].selection}"
-  if config.method == "ease":
-    return (f"L2 {config.params['l2']:g} selected on {metric} "
-            f"(of {len(results.get('selection', []))} values)")
-  if config.method == "itempop":
-    return "nothing to select"
+  spec = config.spec
+  if spec.closed_form:
+    if spec.selected is None or not results.get("selection"):
+      return "nothing to select"
+    return (f"{spec.selected(config.method_config)} selected on {metric} "
+            f"(of {len(results['selection'])} values)")
   history, best = results.get("history", []), results.get("best_epoch")
   if not best:
     return f"epoch {len(history)} (no validation ran)"
@@ -171,7 +197,7 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
       "dataset": config.dataset,
       "protocol": config.protocol,
       "seed": config.seed,
-      "config": dataclasses.asdict(config),
+      "config": config.to_dict(),
       **outcome,
       "users_averaged": averaged_users(per_user),
       "split": split.info,
@@ -207,60 +233,22 @@ def write_run(config: RunConfig, split: Split, outcome: dict) -> dict:
   return results
 
 
-def export_if_requested(config: RunConfig, model, split: Split) -> None:
-  """Exports the run's model as a SavedModel when `config.export_dir` is set (serving)."""
-  if config.export_dir:
-    from tfrankcf.serving.export import export_model  # pylint: disable=g-import-not-at-top
-    path = export_model(model, split, config.export_dir, config.export_top_k)
-    print(f"saved model: {path}")
-
-
 def seed_everything(seed: int) -> None:
   """Python, numpy and TF seeds from the run seed, and deterministic TF ops."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.keras.utils.set_random_seed(seed)
   tf.config.experimental.enable_op_determinism()
 
 
-@dataclasses.dataclass
-class Trainable:
-  """What a method's builder hands to `run_trainable`.
-
-  Attributes:
-    model: a compiled `tfrankcf.methods.base.Model`.
-    dataset_fn: epoch -> that epoch's training batches, deterministic in
-      (seed, epoch) so that a resumed run repeats the interrupted epoch.
-    examples_per_epoch: for `timing.examples_per_second`.
-    report: optional (model, split) -> dict of extra results (e.g. the RaCT
-      critic's correlation), called with the best weights restored.
-    milestones: optional {name: epochs}: the best model after that many
-      epochs is also reported and compared with the final one (e.g. RaCT's
-      and CF-SFL's pre-trained actor, "pretrained": actor_epochs).
-    diagnostics: optional (model, split) -> dict of numbers recorded with
-      every validation in the history (the model of that epoch); results.json
-      `diagnostics` has the last epoch's ("final") and the selected model's.
-    restore_best_at: optional epoch before which the model returns to the
-      best validation epoch so far (RaCT's critic stages).
-  """
-
-  model: object
-  dataset_fn: object
-  examples_per_epoch: int | None = None
-  report: object = None
-  milestones: dict | None = None
-  diagnostics: object = None
-  restore_best_at: int | None = None
-
-
-def run_trainable(config: RunConfig, build) -> dict:
+def run_trainable(config: RunConfig, build=None, keep: bool = False):
   """Trains a gradient-based method and writes its results.
 
-  `build(split, config) -> Trainable` constructs the method on the run's split.
-  Under `config.strategy` the model is built in the strategy's scope and every
-  worker trains; only the chief writes results.json (see `distribution`).
+  `build(split, config) -> Trainable` constructs the method on the run's split
+  (default: its spec's `build`). Under `config.strategy` the model is built in
+  the strategy's scope and every worker trains; only the chief writes
+  results.json (see `distribution`). Returns results.json's content (a
+  worker's outcome), or the `TrainedRun` when `keep`.
   """
-  from tfrankcf.training import distribution  # pylint: disable=g-import-not-at-top
-  from tfrankcf.training.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  build = build or config.spec.build
   output_dir = checked_output_dir(config)
   strategy = distribution.strategy_for(config.strategy)  # before anything runs in TF
   output_dir = distribution.worker_dir(strategy, output_dir)
@@ -269,7 +257,7 @@ def run_trainable(config: RunConfig, build) -> dict:
   run_dir.start(config, output_dir)
   seed_everything(config.seed)
   with strategy.scope():
-    trainable = build(split, config)
+    trainable: Trainable = build(split, config)
   if config.steps_per_execution > 1 or config.jit_compile:
     model = trainable.model
     if config.jit_compile and not model.supports_jit_compile:
@@ -281,7 +269,7 @@ def run_trainable(config: RunConfig, build) -> dict:
                     jit_compile=config.jit_compile)
   outcome = train_and_evaluate(
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
-      output_dir, epochs=config.epochs, eval_every=config.eval_every,
+      output_dir, epochs=config.spec.run_epochs(config.method_config, config.epochs), eval_every=config.eval_every,
       eval_batch_size=config.eval_batch_size,
       examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
       diagnostics=(None if trainable.diagnostics is None
@@ -296,10 +284,14 @@ def run_trainable(config: RunConfig, build) -> dict:
         "final": measured[-1] if measured else {},
         "selected_epoch": trainable.diagnostics(trainable.model, split)}
   if trainable.report is not None:
-    outcome.update(trainable.report(trainable.model, split))
+    outcome.update(trainable.report(trainable.model, split, reporting_for(config)))
+  per_user = outcome["per_user"]
   if not distribution.is_chief(strategy):
     outcome.pop("per_user")
+    if keep:
+      outcome["per_user"] = per_user
+      return TrainedRun(config, trainable.model, split, None, outcome)
     return outcome  # the chief writes the run's results
   results = write_run(config, split, outcome)
-  export_if_requested(config, trainable.model, split)
-  return results
+  outcome["per_user"] = per_user
+  return TrainedRun(config, trainable.model, split, results, outcome) if keep else results

@@ -29,7 +29,15 @@ Reconstruction = Callable[..., tf.Tensor]
 
 
 def multinomial_nll(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-  """-sum_m x_m log softmax(logits)_m (Mult-VAE / Mult-DAE)."""
+  """-sum_m x_m log softmax(logits)_m (Mult-VAE / Mult-DAE).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.reconstruction import multinomial_nll
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 1., 0., 0.]])
+  >>> loss = multinomial_nll(labels, tf.zeros([2, 4]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # ln 4 per item of the row
+  [1.3863, 2.7726]
+  """
   return -tf.reduce_sum(labels * tf.nn.log_softmax(logits, axis=-1), axis=-1)
 
 
@@ -39,6 +47,13 @@ def gaussian_nll(labels: tf.Tensor, logits: tf.Tensor,
 
   sum_m c_m (x_m - f_m)^2 with c = 1 for unobserved and `positive_weight` for
   observed items (RaCT's MF and Gaussian-VAE actors use 2).
+
+  >>> import tensorflow as tf
+  >>> from tfrankcf.losses.reconstruction import gaussian_nll
+  >>> labels = tf.constant([[1., 0., 0., 0.], [1., 0., 0., 0.]])
+  >>> loss = gaussian_nll(labels, tf.constant([[0., 0., 0., 0.], [0.5, 0.5, 0.5, 0.5]]))
+  >>> [round(value, 4) for value in loss.numpy().tolist()]  # 2 * 1; 2 * 0.25 + 3 * 0.25
+  [2.0, 1.25]
   """
   confidence = 1.0 + (positive_weight - 1.0) * labels
   return tf.reduce_sum(confidence * tf.square(labels - logits), axis=-1)
@@ -73,6 +88,19 @@ def get_reconstruction(name: str, candidates: str = "sampled", list_size: int = 
   Raises:
     InputError: an unknown name or candidates, or candidates="all" with a loss
       that has no full-catalogue form.
+
+  Example:
+    >>> from tfrankcf.losses.reconstruction import RECONSTRUCTIONS, get_reconstruction
+    >>> sorted(RECONSTRUCTIONS)
+    ['gaussian', 'lambdarank', 'multinomial', 'warp']
+    >>> get_reconstruction("multinomial") is RECONSTRUCTIONS["multinomial"]
+    True
+    >>> term = get_reconstruction("listmle", list_size=10)  # ListMLE on 10 sampled items
+    >>> type(term).__name__, term.stochastic
+    ('SampledListLoss', True)
+    >>> get_reconstruction("listmle", candidates="all")
+    Traceback (most recent call last):
+    tfrankcf.errors.InputError: candidates=all supports only approx_ndcg, not 'listmle'
   """
   if name not in RECONSTRUCTIONS and name not in LIST_LOSSES:
     raise InputError(f"unknown reconstruction loss '{name}' (choose from "

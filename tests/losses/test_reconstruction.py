@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrankcf.backbones import likelihoods
 from tfrankcf.errors import InputError
-from tfrankcf.losses import ranking
+from tfrankcf.losses import ranking, reconstruction
 from tfrankcf.losses.full_catalogue import FullCatalogueApproxNDCG
 from tfrankcf.losses.sampled_lists import SampledListLoss
 
@@ -20,7 +19,7 @@ def _data():
 def test_multinomial_nll():
   labels, logits = _data()
   log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-  np.testing.assert_allclose(likelihoods.multinomial_nll(labels, logits).numpy(),
+  np.testing.assert_allclose(reconstruction.multinomial_nll(labels, logits).numpy(),
                              -(labels * log_softmax).sum(1), rtol=1e-5, atol=1e-6)
 
 
@@ -28,25 +27,25 @@ def test_gaussian_nll_weights_positives():
   labels, logits = _data()
   want = ((1.0 + 2.0 * labels) * (labels - logits) ** 2).sum(1)
   np.testing.assert_allclose(
-      likelihoods.gaussian_nll(labels, logits, positive_weight=3.0).numpy(), want,
+      reconstruction.gaussian_nll(labels, logits, positive_weight=3.0).numpy(), want,
       rtol=1e-5, atol=1e-6)
 
 
 def test_unknown_name():
-  assert likelihoods.get_reconstruction("warp") is likelihoods.RECONSTRUCTIONS["warp"]
+  assert reconstruction.get_reconstruction("warp") is reconstruction.RECONSTRUCTIONS["warp"]
   with pytest.raises(InputError, match="unknown reconstruction loss 'bpr'"):
-    likelihoods.get_reconstruction("bpr")
+    reconstruction.get_reconstruction("bpr")
 
 
-_TERMS = ([(name, "sampled") for name in likelihoods.RECONSTRUCTIONS]
-          + [(name, "sampled") for name in likelihoods.LIST_LOSSES] + [("approx_ndcg", "all")])
+_TERMS = ([(name, "sampled") for name in reconstruction.RECONSTRUCTIONS]
+          + [(name, "sampled") for name in reconstruction.LIST_LOSSES] + [("approx_ndcg", "all")])
 
 
 @pytest.mark.parametrize("name,candidates", _TERMS)
 def test_a_term_compiles_with_xla_or_names_its_blocker(name, candidates):
   """--jit_compile either works or is refused up front (run.py reads the blocker)."""
   labels, logits = _data()
-  term = likelihoods.get_reconstruction(name, candidates=candidates, list_size=4)
+  term = reconstruction.get_reconstruction(name, candidates=candidates, list_size=4)
   args = ((tf.constant([1, 2], tf.int64),) if getattr(term, "stochastic", False) else ())
 
   @tf.function(jit_compile=True)
@@ -71,7 +70,7 @@ def test_sampled_approx_ndcg_ranks_only_relevant_items_with_tf_rankings_values(n
   labels = tf.constant((rng.random((6, 40)) < 0.3).astype(np.float32))
   logits = tf.constant(rng.normal(size=(6, 40)).astype(np.float32))
   seed = tf.constant([4, 1], tf.int64)
-  term = likelihoods.get_reconstruction(name, list_size=12)
+  term = reconstruction.get_reconstruction(name, list_size=12)
   inner = term.loss if name == "approx_ndcg" else term.loss.list_approx_ndcg
   assert isinstance(inner, FullCatalogueApproxNDCG)
   reference = SampledListLoss(ranking.get(name), list_size=12)
