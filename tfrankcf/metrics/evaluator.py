@@ -22,7 +22,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from tfrankcf.metrics import topk
-from tfrankcf.metrics.ranking import METRIC_NAMES, rank_metrics
+from tfrankcf.metrics.ranking import METRIC_NAMES, metrics_from_hits, rank_metrics
 from tfrankcf.protocols.split import EvalSet
 
 
@@ -110,7 +110,7 @@ def _compiled_batches(scorer, eval_set: EvalSet, ks, metric_names, batch_size: i
     rows = slice(start, start + batch_size)
     hits = ranker.hits(eval_set.user_index[rows], eval_set.inputs[rows],
                        eval_set.exclude[rows], targets[rows])
-    yield topk.metrics_from_hits(hits, num_relevant[rows], num_items, ks, metric_names)
+    yield metrics_from_hits(hits, num_relevant[rows], num_items, ks, metric_names)
 
 
 def _numpy_batches(scorer, eval_set: EvalSet, ks, metric_names, batch_size: int):

@@ -85,11 +85,30 @@ def rank_metrics(relevant: np.ndarray, scores: np.ndarray, ks: Sequence[int],
   num_columns = scores.shape[1]
   k_max = min(max(ks), num_columns)
   hits = _pessimistic_top_hits(relevant, scores, k_max)
+  return metrics_from_hits(hits, np.count_nonzero(relevant, axis=1), num_columns, ks,
+                           metric_names)
+
+
+def metrics_from_hits(hits: np.ndarray, num_relevant: np.ndarray, num_columns: int,
+                      ks: Sequence[int], metric_names: Sequence[str]) -> Dict[str, np.ndarray]:
+  """Per-row metrics {"ndcg@10": [B], ...} from pessimistic hits [B, min(max(ks), C)].
+
+  `num_relevant` [B] counts each row's relevant items among its C ranked
+  columns. `rank_metrics` and the compiled evaluation (`tfrankcf.metrics.topk`)
+  both end here, so the two agree by construction.
+
+  >>> import numpy as np
+  >>> from tfrankcf.metrics.ranking import metrics_from_hits
+  >>> hits = np.array([[False, True], [True, True]])  # the top 2 slots of 2 rows of 4 items
+  >>> metrics = metrics_from_hits(hits, np.array([1, 3]), 4, ks=(2,), metric_names=("ndcg",))
+  >>> np.round(metrics["ndcg@2"], 4).tolist()  # rank 2: 1/log2(3); both slots hit: 1
+  [0.6309, 1.0]
+  """
+  k_max = hits.shape[1]
   discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
   cumulative_dcg = np.cumsum(hits * discounts, axis=1)
   cumulative_hits = np.cumsum(hits, axis=1)
   ideal_dcg = np.concatenate([[1.0], np.cumsum(discounts)])  # [0] avoids 0/0
-  num_relevant = np.count_nonzero(relevant, axis=1)
   has_relevant = num_relevant > 0
   results = {}
   for k in ks:

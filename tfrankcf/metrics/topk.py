@@ -8,9 +8,9 @@ items at -inf (from the sparse indices: `tf.tensor_scatter_nd_update`, or in
 place for a matrix product's scores, `_excluded`), takes
 the top k and returns only the relevance [B, k] of the ranked slots: the
 [B, M] scores never leave the device and no dense [B, M] array is built on the
-host. The metrics follow from those hits and the per-user target counts
-(`metrics_from_hits`), with exactly the numpy conventions of
-`tfrankcf.metrics.ranking`, its tie rule included:
+host. The metrics follow from those hits and the per-user target counts by
+`tfrankcf.metrics.ranking.metrics_from_hits`, the code of the numpy metrics, so
+they keep every convention of `tfrankcf.metrics.ranking`, its tie rule included:
 
 * ties above the k-th score `t` lie wholly inside the top k, so two stable
   sorts of the k slots (relevance ascending, then score descending) put the
@@ -43,6 +43,7 @@ from typing import Dict, Sequence
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
+
 
 _SENTINEL = np.iinfo(np.int64).max
 
@@ -293,39 +294,3 @@ class FullRanker:
       raise ValueError("scores contain NaN; cannot rank")
     return hits.numpy()
 
-
-def metrics_from_hits(hits: np.ndarray, num_relevant: np.ndarray, num_columns: int,
-                      ks: Sequence[int], metric_names: Sequence[str]) -> Dict[str, np.ndarray]:
-  """Per-row metrics {"ndcg@10": [B], ...} from pessimistic hits [B, min(max(ks), C)].
-
-  `num_relevant` [B] counts each row's relevant items among its C ranked
-  columns; the formulas are those of `tfrankcf.metrics.ranking.rank_metrics`.
-
-  >>> import numpy as np
-  >>> from tfrankcf.metrics.topk import metrics_from_hits
-  >>> hits = np.array([[False, True], [True, True]])  # the top 2 slots of 2 rows of 4 items
-  >>> metrics = metrics_from_hits(hits, np.array([1, 3]), 4, ks=(2,), metric_names=("ndcg",))
-  >>> np.round(metrics["ndcg@2"], 4).tolist()  # rank 2: 1/log2(3); both slots hit: 1
-  [0.6309, 1.0]
-  """
-  k_max = hits.shape[1]
-  discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
-  cumulative_dcg = np.cumsum(hits * discounts, axis=1)
-  cumulative_hits = np.cumsum(hits, axis=1)
-  ideal_dcg = np.concatenate([[1.0], np.cumsum(discounts)])  # [0] avoids 0/0
-  has_relevant = num_relevant > 0
-  results = {}
-  for k in ks:
-    column = min(k, num_columns) - 1
-    cutoff = np.minimum(num_relevant, min(k, num_columns))
-    for name in metric_names:
-      if name == "ndcg":
-        values = cumulative_dcg[:, column] / ideal_dcg[cutoff]
-      elif name == "recall":
-        values = cumulative_hits[:, column] / np.maximum(cutoff, 1)
-      elif name == "recall_full":
-        values = cumulative_hits[:, column] / np.maximum(num_relevant, 1)
-      else:
-        values = (cumulative_hits[:, column] > 0).astype(np.float64)
-      results[f"{name}@{k}"] = np.where(has_relevant, values, np.nan)
-  return results

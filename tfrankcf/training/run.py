@@ -269,7 +269,8 @@ def run_trainable(config: RunConfig, build=None, keep: bool = False):
                     jit_compile=config.jit_compile)
   outcome = train_and_evaluate(
       trainable.model, trainable.dataset_fn, split, reporting_for(config),
-      output_dir, epochs=config.spec.run_epochs(config.method_config, config.epochs), eval_every=config.eval_every,
+      output_dir, epochs=config.spec.run_epochs(config.method_config, config.epochs),
+      eval_every=config.eval_every,
       eval_batch_size=config.eval_batch_size,
       examples_per_epoch=trainable.examples_per_epoch, milestones=trainable.milestones,
       diagnostics=(None if trainable.diagnostics is None
